@@ -1,0 +1,69 @@
+"""Cluster: the topology graph, its FlowNetwork and a Device per compute node."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import networkx as nx
+import numpy as np
+
+from clustersim.core.simulation import Simulation
+from clustersim.hardware.device import Device
+from clustersim.hardware.network import FlowNetwork
+from clustersim.hardware.spec import DeviceSpec
+
+__all__ = ["Cluster"]
+
+
+class Cluster:
+    """Everything a workload runs on.
+
+    Attributes:
+        sim: the simulation.
+        graph: the topology (see :mod:`clustersim.hardware.topology` for its attributes).
+        network: the FlowNetwork over ``graph``.
+        devices: compute devices by node name, in rank order.
+        ranks: names of the compute nodes in rank order.
+    """
+
+    def __init__(
+        self,
+        sim: Simulation,
+        graph: nx.Graph,
+        default_spec: DeviceSpec,
+        *,
+        specs: Mapping[str, DeviceSpec] | None = None,
+        slowdowns: Mapping[str, float] | None = None,
+    ) -> None:
+        self.sim = sim
+        self.graph = graph
+        self.network = FlowNetwork(sim, graph)
+        specs = specs or {}
+        slowdowns = slowdowns or {}
+        self.ranks: list[str] = list(graph.graph.get("devices") or [
+            n for n, kind in graph.nodes(data="kind", default="device") if kind == "device"])
+        self.devices: dict[str, Device] = {
+            name: Device(sim, name, specs.get(name, default_spec), slowdowns.get(name, 1.0))
+            for name in self.ranks
+        }
+        for name in self.ranks:
+            sim.tracer.declare_lane((name, "compute"))
+            sim.tracer.declare_lane((name, "comm"))
+
+    def rank_indices(self, names: list[str] | None = None) -> np.ndarray:
+        """Network node indices of ``names`` (default: every rank), for building flow patterns."""
+        return np.array([self.network.node_index(n) for n in (names or self.ranks)], dtype=np.int64)
+
+    def network_metrics(self) -> dict[str, float]:
+        """Always-on traffic metrics: totals over links and senders."""
+        net = self.network
+        return {
+            "bytes_total": float(net.node_bytes_sent.sum()),
+            "bytes_link_total": float(net.link_bytes.sum()),
+            "bytes_max_link": float(net.link_bytes.max()) if net.link_bytes.size else 0.0,
+        }
+
+    def link_bytes(self) -> dict[str, float]:
+        """Bytes carried by each directed link that carried any, keyed ``"a->b"``."""
+        net = self.network
+        return {net.link_name(i): float(b) for i, b in enumerate(net.link_bytes) if b > 0}

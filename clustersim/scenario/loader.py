@@ -1,0 +1,233 @@
+"""Loading a scenario: YAML -> overrides -> validated models, with errors a person can act on.
+
+Every failure becomes an :class:`InputError` whose message is one paragraph naming the file,
+the dotted field path, the value given and what was expected, e.g.::
+
+    scenarios/ring.yaml: workload.size: '64 MiX' is not a size: unknown unit 'MiX'; known
+    units: B, kB, ...
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from clustersim.errors import InputError
+from clustersim.scenario.registry import WorkloadKind, get_kind, kinds
+from clustersim.scenario.schema import TOPOLOGY_MODELS, ScenarioModel
+
+__all__ = ["Scenario", "apply_overrides", "field_error", "load_scenario", "parse_override"]
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """A validated scenario: the top-level model, the topology and workload params, the source."""
+
+    model: ScenarioModel
+    topology: BaseModel
+    workload: BaseModel
+    kind: WorkloadKind
+    source: str
+    raw: dict[str, Any]
+
+    @property
+    def name(self) -> str:
+        """The scenario's name."""
+        return self.model.name
+
+    @property
+    def seed(self) -> int:
+        """The scenario's seed."""
+        return self.model.seed
+
+
+def field_error(source: str, path: str, message: str) -> InputError:
+    """An InputError for ``path`` in ``source``: ``"<source>: <path>: <message>"``."""
+    where = f"{source}: {path}: " if path else f"{source}: "
+    return InputError(where + message)
+
+
+def parse_override(text: str) -> tuple[str, Any]:
+    """``"workload.size=1GiB"`` -> ``("workload.size", "1GiB")``; the value is read as YAML."""
+    key, sep, value = text.partition("=")
+    if not sep or not key.strip():
+        raise InputError(
+            f"--set expects KEY=VALUE with a dotted KEY such as workload.size=1GiB, got {text!r}"
+        )
+    try:
+        parsed = yaml.safe_load(value) if value.strip() else ""
+    except yaml.YAMLError:
+        parsed = value
+    return key.strip(), parsed
+
+
+def apply_overrides(
+    raw: dict[str, Any], overrides: Iterable[str | tuple[str, Any]]
+) -> dict[str, Any]:
+    """Return a copy of ``raw`` with each dotted-path override set (lists take integer keys)."""
+    data = copy.deepcopy(raw)
+    for item in overrides:
+        key, value = parse_override(item) if isinstance(item, str) else item
+        parts = key.split(".")
+        node: Any = data
+        for i, part in enumerate(parts):
+            last = i == len(parts) - 1
+            if isinstance(node, list):
+                if not part.isdigit() or int(part) >= len(node):
+                    raise InputError(
+                        f"--set {key}: {'.'.join(parts[:i])} is a list of "
+                        f"{len(node)} items; {part!r} is not an index into it"
+                    )
+                if last:
+                    node[int(part)] = value
+                else:
+                    node = node[int(part)]
+            elif isinstance(node, dict):
+                if last:
+                    node[part] = value
+                else:
+                    node = node.setdefault(part, {})
+            else:
+                raise InputError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a mapping")
+    return data
+
+
+def _read_yaml(path: Path) -> dict[str, Any]:
+    source = str(path)
+    if not path.exists():
+        raise InputError(f"{source}: no such file")
+    if path.is_dir():
+        raise InputError(f"{source}: is a directory; expected a scenario YAML file")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise InputError(f"{source}: cannot be read: {exc}") from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise InputError(f"{source}: {where}YAML syntax error: {problem}") from None
+    if data is None:
+        raise InputError(
+            f"{source}: the file is empty; expected a scenario mapping with name, "
+            "cluster and workload"
+        )
+    if not isinstance(data, dict):
+        raise InputError(
+            f"{source}: the file holds a {type(data).__name__}, not a mapping; "
+            "expected keys name, cluster and workload at the top level"
+        )
+    return data
+
+
+def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
+    """The pydantic model class that validates the mapping at ``loc`` inside ``model``."""
+    current: Any = model
+    for part in loc:
+        if isinstance(part, int) or not (
+            isinstance(current, type) and issubclass(current, BaseModel)
+        ):
+            if get_origin(current) in (list, dict):
+                current = get_args(current)[-1]
+            if isinstance(part, int):
+                continue
+        if not (isinstance(current, type) and issubclass(current, BaseModel)):
+            return None
+        field = current.model_fields.get(str(part))
+        if field is None:
+            return None
+        current = field.annotation
+        for candidate in (current, *get_args(current)):
+            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
+                current = candidate
+                break
+            if get_origin(candidate) in (list, dict):
+                current = candidate
+                break
+    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
+
+
+def _describe(error: Mapping[str, Any], model: type[BaseModel], prefix: tuple[str, ...]) -> str:
+    loc = tuple(error["loc"])
+    path = ".".join(str(p) for p in (*prefix, *loc))
+    kind = error["type"]
+    given = error.get("input")
+    if kind == "extra_forbidden":
+        parent = _model_at(model, loc[:-1])
+        key = str(loc[-1])
+        allowed = sorted(parent.model_fields) if parent else []
+        close = difflib.get_close_matches(key, allowed, n=1)
+        hint = f"; did you mean {close[0]!r}?" if close else ""
+        expected = f" expected one of: {', '.join(allowed)}" if allowed else ""
+        return f"{path}: unknown key {key!r}{hint}{';' if expected else ''}{expected}"
+    message = str(error["msg"])
+    if message.startswith("Value error, "):
+        return f"{path}: {message[len('Value error, ') :]}"
+    if kind == "missing":
+        return f"{path}: required but missing"
+    return f"{path}: {message}; got {given!r}"
+
+
+def _validate(model: type[BaseModel], data: Any, source: str, prefix: tuple[str, ...]) -> Any:
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        errors = exc.errors(include_url=False)
+        parts = [_describe(e, model, prefix) for e in errors[:3]]
+        more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
+        raise InputError(f"{source}: " + "; also ".join(parts) + more) from None
+
+
+def _tagged(
+    data: Any, models: Mapping[str, type[BaseModel]], source: str, path: str, noun: str
+) -> tuple[str, BaseModel]:
+    """Validate a mapping whose ``kind`` key picks its model."""
+    if not isinstance(data, dict):
+        raise field_error(source, path, f"expected a mapping with a 'kind' key, got {data!r}")
+    kind = data.get("kind")
+    if kind not in models:
+        close = difflib.get_close_matches(str(kind), list(models), n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        what = "missing" if kind is None else f"unknown {noun} {kind!r}{hint}"
+        raise field_error(source, f"{path}.kind", f"{what}; known: {', '.join(models)}")
+    return kind, _validate(models[kind], data, source, tuple(path.split(".")))
+
+
+def load_scenario(
+    scenario: str | Path | Mapping[str, Any],
+    overrides: Iterable[str | tuple[str, Any]] = (),
+    *,
+    source: str | None = None,
+) -> Scenario:
+    """Read and validate a scenario from a YAML path or a mapping, after applying overrides."""
+    if isinstance(scenario, Mapping):
+        raw = dict(scenario)
+        source = source or f"<scenario {raw.get('name', 'dict')}>"
+    else:
+        path = Path(scenario)
+        source = source or str(scenario)
+        raw = _read_yaml(path)
+    try:
+        raw = apply_overrides(raw, overrides)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
+    model = _validate(ScenarioModel, raw, source, ())
+    _, topology = _tagged(
+        model.cluster.topology, TOPOLOGY_MODELS, source, "cluster.topology", "topology kind"
+    )
+    registry = {name: k.params for name, k in kinds().items()}
+    kind_name, workload = _tagged(model.workload, registry, source, "workload", "workload kind")
+    kind = get_kind(kind_name)
+    assert kind is not None
+    return Scenario(
+        model=model, topology=topology, workload=workload, kind=kind, source=source, raw=raw
+    )
