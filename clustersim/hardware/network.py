@@ -58,6 +58,13 @@ class FlowPattern:
     latency: np.ndarray
     bottleneck: np.ndarray
     id: int = field(default_factory=lambda: next(_pattern_ids))
+    senders: np.ndarray = field(init=False)
+    one_flow_per_sender: bool = field(init=False)
+
+    def __post_init__(self) -> None:
+        senders = np.unique(self.src)
+        object.__setattr__(self, "senders", senders)
+        object.__setattr__(self, "one_flow_per_sender", senders.size == self.src.size)
 
     @property
     def size(self) -> int:
@@ -167,7 +174,12 @@ class FlowNetwork:
             shown = ", ".join(self.nodes[:12]) + (" ..." if len(self.nodes) > 12 else "")
             raise InputError(f"unknown node {name!r}; the cluster's nodes are {shown}") from None
 
-    def _bfs_parents(self, src: int) -> np.ndarray:
+    def _bfs_parents(self, src: int, stop_at: int | None = None) -> np.ndarray:
+        """BFS parent array from ``src`` (neighbours in index order: a deterministic tie-break).
+
+        With ``stop_at`` the search ends once that node is reached; the parents found so far
+        are the same as in the full search, so the route is too. Full trees are cached.
+        """
         parents = self._parents.get(src)
         if parents is not None:
             return parents
@@ -180,13 +192,15 @@ class FlowNetwork:
             for v in neighbours[u]:
                 if parents[v] < 0:
                     parents[v] = u
+                    if v == stop_at:
+                        return parents
                     queue.append(v)
         self._parents[src] = parents
         return parents
 
     def route(self, src: int, dst: int) -> list[int]:
         """Directed link indices from ``src`` to ``dst`` (fewest hops, lowest-index tie-break)."""
-        parents = self._bfs_parents(src)
+        parents = self._bfs_parents(src, stop_at=dst)
         if parents[dst] < 0:
             raise InputError(
                 f"no route from {self.nodes[src]} to {self.nodes[dst]}: the topology does not "
@@ -383,13 +397,20 @@ class FlowNetwork:
     # ----------------------------------------------------------------- metrics
     def _account_busy(self, batch: _Batch) -> None:
         """Add each sender's busy time (union of its send intervals, in time order)."""
-        src = batch.pattern.src
-        last = np.full(len(self.nodes), -np.inf)
-        np.maximum.at(last, src, batch.finish)
-        senders = np.unique(src)
-        start = np.maximum(batch.submitted, self._send_busy_until[senders])
-        self.node_send_busy[senders] += np.maximum(0.0, last[senders] - start)
-        self._send_busy_until[senders] = np.maximum(self._send_busy_until[senders], last[senders])
+        pattern = batch.pattern
+        senders = pattern.senders
+        if pattern.one_flow_per_sender:
+            last = np.empty(len(self.nodes))
+            last[pattern.src] = batch.finish
+            last = last[senders]
+        else:
+            latest = np.full(len(self.nodes), -np.inf)
+            np.maximum.at(latest, pattern.src, batch.finish)
+            last = latest[senders]
+        busy_until = self._send_busy_until[senders]
+        self.node_send_busy[senders] += np.maximum(0.0, last - np.maximum(batch.submitted,
+                                                                          busy_until))
+        self._send_busy_until[senders] = np.maximum(busy_until, last)
 
     def _trace_flows(self, batch: _Batch, due: np.ndarray) -> None:
         tracer = self.sim.tracer
