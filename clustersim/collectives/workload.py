@@ -16,7 +16,6 @@ from pydantic import (
     Field,
     ValidationInfo,
     field_validator,
-    model_validator,
 )
 
 from clustersim.collectives.algorithms import ALGORITHMS, OPS, algorithms_for
@@ -43,17 +42,22 @@ class CollectiveParams(BaseModel):
     op: Literal["allreduce", "reduce_scatter", "allgather"] = Field(
         description="the collective operation")
     algorithm: str = Field("ring", description="algorithm name; see `clustersim list`")
-    size: Bytes = Field(description="bytes of the full vector one rank holds at the end")
     dtype: Literal["float16", "float32", "float64", "int32", "int64"] = "float32"
+    size: Bytes = Field(description="bytes of the full vector one rank holds at the end")
     verify: bool = Field(True, description="replay the numpy kernel and check the result")
     ranks: list[str] | None = Field(
         None, description="node names taking part, in ring order (default: every device)")
 
     @field_validator("size")
     @classmethod
-    def _positive(cls, value: float) -> float:
+    def _positive_whole_elements(cls, value: float, info: ValidationInfo) -> float:
         if not value > 0:
             raise InputError(f"size must be a positive number of bytes, got {value!r}")
+        dtype = info.data.get("dtype", "float32")
+        itemsize = np.dtype(dtype).itemsize
+        if value % itemsize:
+            raise InputError(f"size {format_bytes(value)} is not a whole number of {dtype} "
+                             f"elements ({itemsize} B each)")
         return value
 
     @field_validator("algorithm")
@@ -64,15 +68,6 @@ class CollectiveParams(BaseModel):
             known = ", ".join(algorithms_for(op)) or "none"
             raise InputError(f"unknown algorithm {value!r} for op {op!r}; known: {known}")
         return value
-
-    @model_validator(mode="after")
-    def _whole_elements(self) -> CollectiveParams:
-        itemsize = np.dtype(self.dtype).itemsize
-        if self.size % itemsize:
-            raise InputError(
-                f"size {format_bytes(self.size)} is not a whole number of {self.dtype} elements "
-                f"({itemsize} B each)")
-        return self
 
 
 def bus_factor(op: str, p: int) -> float:

@@ -1,0 +1,5 @@
+"""``python -m clustersim`` runs the command line."""
+
+from clustersim.cli import main
+
+main()

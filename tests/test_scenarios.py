@@ -1,0 +1,39 @@
+"""Every scenario file runs, validates and passes its checks (DESIGN.md §7).
+
+Heavy scenarios may be shrunk for speed with overrides listed in SHRINK; the shrinking keeps
+their structure (topology kind, algorithm, schedule), only sizes and counts change.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import clustersim
+from clustersim.scenario.loader import load_scenario
+
+SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.yaml"))
+SHRINK: dict[str, list[str]] = {
+    "ring_allreduce.yaml": ["workload.size=4MiB"],
+}
+
+
+def test_there_are_scenarios() -> None:
+    assert any(p.name == "ring_allreduce.yaml" for p in SCENARIOS)
+
+
+@pytest.mark.parametrize("path", SCENARIOS, ids=[p.name for p in SCENARIOS])
+def test_scenario_runs_and_passes(path: Path) -> None:
+    scenario = load_scenario(path, SHRINK.get(path.name, []))
+    assert scenario.model.description, f"{path.name} should say what it shows"
+    result = clustersim.run(scenario)
+    assert result.metrics, path.name
+    failed = {name: c for name, c in result.checks.items() if not c["passed"]}
+    assert not failed, failed
+
+
+def test_scenario_index_lists_every_scenario() -> None:
+    index = (SCENARIOS[0].parent / "README.md").read_text()
+    missing = [p.name for p in SCENARIOS if p.name not in index]
+    assert not missing, f"scenarios/README.md does not list {missing}"
