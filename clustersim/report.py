@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 from clustersim.result import Result
@@ -16,6 +17,8 @@ def format_value(name: str, value: Any) -> str:
         return "-"
     if isinstance(value, bool):
         return str(value).lower()
+    if isinstance(value, dict):
+        value = list(value.values())
     if isinstance(value, (list, tuple)):
         if not value:
             return "[]"
@@ -28,6 +31,7 @@ def format_value(name: str, value: Any) -> str:
         return ", ".join(map(str, value))
     if not isinstance(value, (int, float)):
         return str(value)
+    name = re.sub(r"_per_[a-z]+$", "", name)  # "comm_busy_s_per_rank" is in seconds
     if name.endswith("_Bps"):
         return format_rate(float(value), 4)
     if name.endswith("_s") or name.endswith("_s_per_byte"):

@@ -15,7 +15,6 @@ ipykernel's spec for ``sys.executable``.
 
 from __future__ import annotations
 
-import os
 import sys
 from pathlib import Path
 
@@ -27,6 +26,7 @@ pytest.importorskip("ipykernel")
 
 from jupyter_client.kernelspec import KernelSpec, KernelSpecManager, NoSuchKernel  # noqa: E402
 from jupyter_client.manager import AsyncKernelManager  # noqa: E402
+from traitlets import default  # noqa: E402
 
 NOTEBOOKS_DIR = Path(__file__).resolve().parent.parent / "notebooks"
 NOTEBOOKS = sorted(NOTEBOOKS_DIR.glob("*.ipynb"))
@@ -47,6 +47,14 @@ class _ThisInterpreterSpecs(KernelSpecManager):
         return super().get_kernel_spec(kernel_name)
 
 
+class _ThisInterpreterKernelManager(AsyncKernelManager):
+    """An async kernel manager whose ``python3`` spec is pinned to ``sys.executable``."""
+
+    @default("kernel_spec_manager")
+    def _default_kernel_spec_manager(self) -> KernelSpecManager:
+        return _ThisInterpreterSpecs(data_dir=self.data_dir)
+
+
 def _runs_this_interpreter(argv: list[str]) -> bool:
     if not argv:
         return False
@@ -58,15 +66,19 @@ def _runs_this_interpreter(argv: list[str]) -> bool:
         return False
 
 
-def kernel_manager() -> AsyncKernelManager:
-    """A manager for the ``python3`` kernel, guaranteed to run the current interpreter."""
+def kernel_manager_class() -> type[AsyncKernelManager]:
+    """The manager class for a ``python3`` kernel that runs the current interpreter.
+
+    The stock manager when jupyter_client resolves ``python3`` to this interpreter; otherwise
+    (no such kernel, or a kernelspec of another environment shadows it) the pinned one.
+    """
     try:
         spec = KernelSpecManager().get_kernel_spec(KERNEL_NAME)
     except NoSuchKernel:
-        spec = None
-    if spec is not None and _runs_this_interpreter(spec.argv):
-        return AsyncKernelManager(kernel_name=KERNEL_NAME)
-    return AsyncKernelManager(kernel_name=KERNEL_NAME, kernel_spec_manager=_ThisInterpreterSpecs())
+        return _ThisInterpreterKernelManager
+    if _runs_this_interpreter(spec.argv):
+        return AsyncKernelManager
+    return _ThisInterpreterKernelManager
 
 
 def test_there_are_notebooks() -> None:
@@ -74,9 +86,9 @@ def test_there_are_notebooks() -> None:
 
 
 def test_kernel_is_this_interpreter() -> None:
-    km = kernel_manager()
-    argv = km.kernel_spec.argv
-    assert _runs_this_interpreter(argv), argv
+    km = kernel_manager_class()(kernel_name=KERNEL_NAME)
+    assert _runs_this_interpreter(km.kernel_spec.argv), km.kernel_spec.argv
+    assert _runs_this_interpreter(_ThisInterpreterKernelManager().kernel_spec.argv)
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=[p.name for p in NOTEBOOKS])
@@ -85,7 +97,7 @@ def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     nb = nbformat.read(path, as_version=4)
     client = nbclient.NotebookClient(
         nb,
-        km=kernel_manager(),
+        kernel_manager_class=kernel_manager_class(),
         kernel_name=KERNEL_NAME,
         timeout=CELL_TIMEOUT_S,
         resources={"metadata": {"path": str(path.parent)}},
@@ -94,4 +106,3 @@ def test_notebook_executes(path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
         client.execute()
     except nbclient.exceptions.CellExecutionError as exc:
         pytest.fail(f"{path.name}: a cell raised\n{exc}", pytrace=False)
-    assert os.environ["MPLBACKEND"] == "Agg"

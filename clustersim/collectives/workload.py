@@ -138,7 +138,7 @@ def simulate(cluster: Cluster, params: CollectiveParams) -> Outcome:
     algbw = params.size / time_s if time_s > 0 else float("inf")
     metrics: dict[str, Any] = {
         "time_s": time_s,
-        **cluster.network_metrics(),
+        **cluster.standard_metrics(),
         "algbw_Bps": algbw,
         "busbw_Bps": algbw * bus_factor(params.op, p),
         "ranks": p,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 import networkx as nx
 import numpy as np
@@ -54,16 +55,22 @@ class Cluster:
         """Network node indices of ``names`` (default: every rank), for building flow patterns."""
         return np.array([self.network.node_index(n) for n in (names or self.ranks)], dtype=np.int64)
 
-    def network_metrics(self) -> dict[str, float]:
-        """Always-on traffic metrics: totals over links and senders."""
+    def standard_metrics(self) -> dict[str, Any]:
+        """The metrics every run reports, accumulated even with tracing off.
+
+        ``bytes_total`` counts bytes sent by endpoints (each flow once); ``bytes_link_total``
+        counts them once per link direction crossed; ``bytes_max_link`` is the busiest link
+        direction; ``bytes_per_link`` lists every direction that carried data; the busy times
+        are per device stream (compute kernels; outgoing transfers in progress).
+        """
         net = self.network
+        senders = self.rank_indices()
         return {
             "bytes_total": float(net.node_bytes_sent.sum()),
             "bytes_link_total": float(net.link_bytes.sum()),
             "bytes_max_link": float(net.link_bytes.max()) if net.link_bytes.size else 0.0,
+            "bytes_per_link": {net.link_name(i): float(b)
+                               for i, b in enumerate(net.link_bytes) if b > 0},
+            "compute_busy_s_per_rank": [self.devices[n].compute_busy_s for n in self.ranks],
+            "comm_busy_s_per_rank": net.node_send_busy[senders].tolist(),
         }
-
-    def link_bytes(self) -> dict[str, float]:
-        """Bytes carried by each directed link that carried any, keyed ``"a->b"``."""
-        net = self.network
-        return {net.link_name(i): float(b) for i, b in enumerate(net.link_bytes) if b > 0}

@@ -317,6 +317,9 @@ class FlowNetwork:
                 self._account_busy(batch)
                 self.flows_completed += batch.pattern.size
                 batch.event.succeed(batch.finish.copy())
+        if changed and self.sim.tracer.enabled:
+            streaming = sum(int(b.streaming.sum()) for b in self._batches)
+            self.sim.tracer.counter("network", now, {"streaming_flows": streaming})
         if changed and self._batches:
             self._reallocate(now)
             if any(b.n_left and (b.streaming & (b.finish <= now)).any() for b in self._batches):
