@@ -7,6 +7,7 @@ failed (deadlock, event limit).
 
 from __future__ import annotations
 
+import json
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -80,17 +81,46 @@ def validate(
     set_: SetOption = None,
 ) -> None:
     """Check a scenario (schema, presets, topology) without running it."""
-    from clustersim.core.simulation import Simulation
-    from clustersim.scenario.build import build_cluster
-    from clustersim.scenario.loader import load_scenario
+    from clustersim.scenario.build import check_scenario
 
     try:
-        scenario = load_scenario(file, set_ or [])
-        cluster = build_cluster(scenario, Simulation(scenario.seed))
+        scenario, cluster = check_scenario(file, set_ or [])
     except InputError as exc:
         _fail(2, str(exc))
     typer.echo(f"{file}: ok: scenario {scenario.name!r}, workload {scenario.kind.name!r}, "
                f"{len(cluster.ranks)} devices, {cluster.graph.number_of_edges()} links")
+
+
+@app.command()
+def sweep(
+    file: Annotated[Path, typer.Argument(help="scenario YAML file")],
+    grid: Annotated[list[str], typer.Option(
+        help="a grid axis KEY=V1,V2,...; repeat for a cartesian product")],
+    set_: SetOption = None,
+    out: Annotated[Path | None, typer.Option(help="rows to this .csv or .jsonl as they finish")]
+    = None,
+    jobs: Annotated[int | None, typer.Option(help="worker processes (default: all cores)")]
+    = None,
+) -> None:
+    """Run a scenario over a grid of overrides, one row per point (CSV or JSONL)."""
+    from clustersim.scenario.sweep import parse_grid, run_sweep
+
+    def progress(done: int, total: int, row: dict) -> None:
+        typer.echo(f"[{done}/{total}] point {row['index']} done in {row['wall_s']:.2f} s",
+                   err=True)
+
+    all_passed = True
+    try:
+        for row in run_sweep(file, parse_grid(grid), base_overrides=set_ or [], out=out,
+                             jobs=jobs, progress=progress):
+            all_passed &= bool(row["checks_passed"])
+            if out is None:
+                typer.echo(json.dumps(row))
+    except InputError as exc:
+        _fail(2, str(exc))
+    except SimulationError as exc:
+        _fail(3, f"{file}: simulation failed: {exc}")
+    raise typer.Exit(0 if all_passed else 1)
 
 
 @app.command("list")
