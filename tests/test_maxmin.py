@@ -111,7 +111,7 @@ def assert_max_min_fair(flows: list[list[int]], capacity: list[float], rates: np
         assert bottlenecks, f"flow {f} (rate {rates[f]}) on links {links} has no bottleneck"
 
 
-@settings(max_examples=200, deadline=None)
+@settings(max_examples=150, deadline=None)
 @given(networks(allow_empty_flows=True))
 def test_allocation_is_feasible_and_every_flow_is_bottlenecked(net):
     flows, capacity = net
@@ -176,6 +176,15 @@ def test_bertsekas_gallager_style_example():
     flows = [[0, 1, 2], [0], [1], [2], [2]]
     rates = solve(flows, [1.0, 1.0, 1.0])
     assert rates == pytest.approx([1 / 3, 2 / 3, 2 / 3, 1 / 3, 1 / 3], rel=1e-12)
+
+
+def test_shares_equal_up_to_rounding_form_one_level():
+    """0.3/3 and 0.2/2 are both 0.1 but differ in the last bit in floating point; the kernel
+    treats them as one bottleneck level, so all four flows get bit-identical rates (equal
+    flows then finish at one instant, which is what keeps the network's wake-ups few)."""
+    rates = solve([[0, 1], [1], [0], [0]], [0.3, 0.2])
+    assert len(set(rates.tolist())) == 1
+    assert rates[0] == pytest.approx(0.1, rel=1e-15)
 
 
 @pytest.mark.parametrize(

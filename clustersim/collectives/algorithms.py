@@ -1,27 +1,108 @@
-"""The collective algorithm table: which (op, algorithm) pairs exist, with process and cost.
+"""The collective algorithm table: which (op, algorithm) pairs exist, with schedule and cost.
 
-Each entry binds one algorithm's process (how it spends time and, with ``verify``, replays its
-kernel) to its alpha-beta(-gamma) cost and a one-line formula for ``clustersim list``.
+Each entry binds one algorithm's schedule (:mod:`clustersim.collectives.schedule`: the steps
+that drive both the numpy kernel and the timed process) to its alpha-beta-gamma cost, its
+wire-traffic formula, the buffer layout it works on, and a one-line formula with its source for
+``clustersim list``. :func:`plan_collective` turns (cluster, ranks, sizes, options) into the
+:class:`~clustersim.collectives.schedule.Plan` a schedule runs on, and :func:`collective_process`
+is the ready-made SimPy process body for other workloads that need a collective.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Generator
+import math
+from collections.abc import Callable, Generator, Iterable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from clustersim.collectives import ring
+from clustersim.collectives import direct, recursive, rings, trees
+from clustersim.collectives.chunks import chunk_lengths
+from clustersim.collectives.ring import (
+    ring_allgather_time,
+    ring_allreduce_time,
+    ring_reduce_scatter_time,
+)
+from clustersim.collectives.schedule import (
+    Plan,
+    Reducer,
+    RouteTable,
+    Step,
+    fold_ranks,
+    schedule_pairs,
+    schedule_process,
+)
+from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 
-__all__ = ["ALGORITHMS", "OPS", "CollectiveAlgorithm", "algorithms_for"]
+__all__ = [
+    "ALGORITHMS",
+    "DEFAULT_ALGORITHM",
+    "DEFAULT_PIPELINE_CHUNK",
+    "OPS",
+    "ROOTED_OPS",
+    "CollectiveAlgorithm",
+    "algorithms_for",
+    "alpha_beta",
+    "collective_process",
+    "hierarchical_grid",
+    "plan_collective",
+]
 
-OPS = ("allreduce", "reduce_scatter", "allgather")
+OPS = ("allreduce", "reduce_scatter", "allgather", "broadcast", "reduce", "alltoall")
+ROOTED_OPS = ("broadcast", "reduce")
+DEFAULT_ALGORITHM = {"allreduce": "ring", "reduce_scatter": "ring", "allgather": "ring",
+                     "broadcast": "tree", "reduce": "tree", "alltoall": "pairwise"}
+DEFAULT_PIPELINE_CHUNK = 512 * 2**10
+"""Bytes per double-binary-tree pipeline chunk: NCCL's default 4 MiB buffer (``NCCL_BUFFSIZE``)
+over its 8 pipeline slots (``NCCL_STEPS``)."""
 
-ProcessFn = Callable[[Cluster, list[str], str, np.ndarray, "np.ndarray | None"],
-                     Generator[Any, Any, None]]
+ScheduleFn = Callable[[Plan], Iterable[Step]]
 CostFn = Callable[..., float]
+Layout = Callable[[int, int], int]
+"""``layout(p, tree_chunks) -> number of chunks`` the buffer is cut into."""
+
+
+def per_rank(p: int, tree_chunks: int) -> int:
+    """One chunk per rank."""
+    return p
+
+
+def whole(p: int, tree_chunks: int) -> int:
+    """The buffer moves whole."""
+    return 1
+
+
+def per_new_rank(p: int, tree_chunks: int) -> int:
+    """One chunk per rank of the folded power of two ``p' = 2^⌊lg p⌋``."""
+    return fold_ranks(p)[0]
+
+
+def per_tree_chunk(p: int, tree_chunks: int) -> int:
+    """``tree_chunks`` pipeline chunks for each of two trees."""
+    return 2 * tree_chunks
+
+
+def alpha_beta(cluster: Cluster, ranks: list[str], peers: tuple[np.ndarray, np.ndarray]
+               ) -> tuple[float, float]:
+    """Alpha (s) and beta (s/byte) of the routes between rank positions ``peers = (src, dst)``,
+    ignoring contention.
+
+    Alpha is the largest route latency between communicating ranks and beta the inverse of the
+    smallest route bottleneck bandwidth: the uniform-network assumption of the alpha-beta model.
+    No peers (a degenerate phase) gives ``(0, 0)``.
+    """
+    if peers[0].size == 0:
+        return 0.0, 0.0
+    nodes = cluster.rank_indices(ranks)
+    latency, bottleneck = RouteTable.of(cluster.network).latency_bottleneck(
+        nodes[peers[0]], nodes[peers[1]])
+    return float(latency.max()), 1.0 / float(bottleneck.min())
+
+
+_PEERS: dict[tuple[str, str, int, int], tuple[np.ndarray, np.ndarray]] = {}
+"""Rank-position pairs each (op, algorithm, p, root) sends between, computed once."""
 
 
 @dataclass(frozen=True)
@@ -30,44 +111,217 @@ class CollectiveAlgorithm:
 
     Attributes:
         op, name: the table key.
-        process: ``process(cluster, ranks, op, chunk_bytes, padded_or_None)`` generator.
-        time: cost model ``time(size, p, alpha, beta, gamma=0)`` in seconds.
-        peers: rank-position pairs ``(src, dst)`` the algorithm sends between, given ``p``;
-            the analytic model takes alpha and beta from the routes between them.
+        schedule: ``schedule(plan)`` -> the steps (flows, kernel updates, reductions).
+        time: cost model ``time(size, p, alpha, beta, gamma=0)`` in seconds (for
+            ``double_binary_tree`` also ``chunks=k``).
+        traffic: ``traffic(size, p)``, bytes all ranks put on the wire (``bytes_total``).
         formula: the cost in words, for listings.
         source: the citation of the cost formula.
+        layout: how many chunks the buffer is cut into, ``layout(p, tree_chunks)``.
+        grid: for hierarchical algorithms, ``grid(cluster, ranks)`` -> (machines, gpus)
+            rank positions; raises :class:`InputError` on an unsuitable topology.
+        predict: a custom analytic model ``predict(cluster, ranks, plan, gamma) -> dict``
+            (default: alpha and beta from the routes the schedule uses, then ``time``).
     """
 
     op: str
     name: str
-    process: ProcessFn
+    schedule: ScheduleFn
     time: CostFn
-    peers: Callable[[int], tuple[np.ndarray, np.ndarray]]
+    traffic: Callable[[float, int], float]
     formula: str
     source: str
+    layout: Layout = per_rank
+    grid: Callable[[Cluster, list[str]], np.ndarray] | None = None
+    predict: Callable[[Cluster, list[str], Plan, float], dict[str, float]] | None = None
+
+    def analytic(self, cluster: Cluster, ranks: list[str], plan: Plan, gamma: float = 0.0
+                 ) -> dict[str, float]:
+        """Predicted ``time_s`` (with ``alpha_s``, ``link_bandwidth_Bps``), contention ignored."""
+        if self.predict is not None:
+            return self.predict(cluster, ranks, plan, gamma)
+        key = (self.op, self.name, plan.p, plan.root)
+        peers = _PEERS.get(key)
+        if peers is None:  # the pairs depend on p and the root only, not on sizes
+            peers = _PEERS[key] = schedule_pairs(self.schedule(plan))
+        alpha, beta = alpha_beta(cluster, ranks, peers)
+        extra = {"chunks": plan.chunk_bytes.size // 2} if self.layout is per_tree_chunk else {}
+        return {"time_s": self.time(plan.size, plan.p, alpha, beta, gamma, **extra),
+                "alpha_s": alpha, "link_bandwidth_Bps": 1.0 / beta}
+
+    def process(self, cluster: Cluster, ranks: list[str], plan: Plan,
+                padded: np.ndarray | None = None, reducer: Reducer | None = None
+                ) -> Generator[Any, Any, None]:
+        """The timed process of this algorithm on ``plan`` (one SimPy process body)."""
+        return schedule_process(cluster, ranks, self.schedule(plan), padded, reducer)
 
 
-def _ring_peers(p: int) -> tuple[np.ndarray, np.ndarray]:
-    ranks = np.arange(p)
-    return ranks, (ranks + 1) % p
+def hierarchical_grid(cluster: Cluster, ranks: list[str]) -> np.ndarray:
+    """(machines, gpus) rank positions of a two-level cluster, machine-major.
+
+    Needs a topology with ``G.graph["gpus_per_node"]`` (``two_level``) and the ranks listed
+    machine by machine, the same number on every machine.
+    """
+    graph = cluster.graph
+    if graph.graph.get("gpus_per_node") is None:
+        kind = graph.graph.get("kind", "custom")
+        raise InputError(
+            f"algorithm 'hierarchical' needs GPUs grouped into machines (a two_level topology, "
+            f"which records gpus_per_node); this cluster is a {kind} topology. Use "
+            "cluster.topology.kind: two_level, or another algorithm such as ring")
+    groups = [graph.nodes[name].get("group") for name in ranks]
+    runs: list[tuple[Any, int]] = []
+    for group in groups:
+        if runs and runs[-1][0] == group:
+            runs[-1] = (group, runs[-1][1] + 1)
+        else:
+            runs.append((group, 1))
+    seen = [group for group, _ in runs]
+    sizes = {count for _, count in runs}
+    if len(set(seen)) != len(seen) or len(sizes) != 1:
+        raise InputError(
+            "algorithm 'hierarchical' needs workload.ranks listed machine by machine with the "
+            f"same number of GPUs on every machine; got machines {seen} with "
+            f"{[count for _, count in runs]} GPUs")
+    return np.arange(len(ranks)).reshape(len(runs), sizes.pop())
+
+
+def _hierarchical_predict(cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
+                          ) -> dict[str, float]:
+    grid = plan.grid if plan.grid is not None else hierarchical_grid(cluster, ranks)
+    machines, gpus = grid.shape
+    intra = alpha_beta(cluster, ranks, (grid.ravel(), np.roll(grid, -1, axis=1).ravel()))
+    inter = alpha_beta(cluster, ranks, (grid.T.ravel(), np.roll(grid.T, -1, axis=1).ravel()))
+    time_s = rings.hierarchical_allreduce_time(plan.size, machines, gpus, *intra, *inter, gamma)
+    slowest = inter if machines > 1 else intra
+    return {"time_s": time_s, "alpha_s": slowest[0], "link_bandwidth_Bps": 1.0 / slowest[1],
+            "alpha_intra_s": intra[0], "alpha_inter_s": inter[0],
+            "intra_bandwidth_Bps": 1.0 / intra[1] if intra[1] else math.inf,
+            "inter_bandwidth_Bps": 1.0 / inter[1] if inter[1] else math.inf}
+
+
+def _twice(size: float, p: int) -> float:
+    return 2 * (p - 1) * size
 
 
 _THAKUR = "Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005"
 _PATARASUK = "Patarasuk & Yuan, JPDC 69(2) 2009"
+_MPICH = "MPICH src/mpi/coll"
+_NCCL = ("NCCL src/graph/trees.cc; Sanders, Speck & Träff, Parallel Comput. 35(12) 2009; "
+         "schedule-exact derivation")
+_MULTIPORT = "α-β model with every pair on its own link (multi-port, as fully_connected)"
 
-ALGORITHMS: dict[tuple[str, str], CollectiveAlgorithm] = {
-    ("allreduce", "ring"): CollectiveAlgorithm(
-        "allreduce", "ring", ring.ring_process, ring.ring_allreduce_time, _ring_peers,
+_TABLE = [
+    CollectiveAlgorithm(
+        "allreduce", "ring", rings.ring_allreduce_schedule, ring_allreduce_time, _twice,
         "2(p-1)·α + 2(p-1)/p·n·β + (p-1)/p·n·γ", f"{_PATARASUK} §3; {_THAKUR} §4.4"),
-    ("reduce_scatter", "ring"): CollectiveAlgorithm(
-        "reduce_scatter", "ring", ring.ring_process, ring.ring_reduce_scatter_time, _ring_peers,
-        "(p-1)·α + (p-1)/p·n·(β+γ)", f"{_THAKUR} §4.3"),
-    ("allgather", "ring"): CollectiveAlgorithm(
-        "allgather", "ring", ring.ring_process, ring.ring_allgather_time, _ring_peers,
-        "(p-1)·α + (p-1)/p·n·β", f"{_THAKUR} §4.1"),
-}
+    CollectiveAlgorithm(
+        "allreduce", "recursive_doubling", recursive.recursive_doubling_allreduce,
+        recursive.recursive_doubling_allreduce_time, recursive.recursive_doubling_allreduce_bytes,
+        "lg p·(α + nβ + nγ); p≠2^k: (lg p'+2)(α + nβ) + (lg p'+1)·nγ",
+        f"{_THAKUR} §4.4; {_MPICH}/allreduce_intra_recursive_doubling.c", whole),
+    CollectiveAlgorithm(
+        "allreduce", "halving_doubling", recursive.halving_doubling_allreduce,
+        recursive.halving_doubling_allreduce_time, recursive.halving_doubling_allreduce_bytes,
+        "2 lg p·α + 2(p-1)/p·nβ + (p-1)/p·nγ; p≠2^k: (2 lg p'+2)α + (2(p'-1)/p'+2)·nβ"
+        " + ((p'-1)/p'+1)·nγ",
+        f"{_THAKUR} §5.1 (Rabenseifner); {_MPICH}/allreduce_intra_reduce_scatter_allgather.c",
+        per_new_rank),
+    CollectiveAlgorithm(
+        "allreduce", "tree", trees.tree_allreduce, trees.tree_allreduce_time, trees.two_tree_bytes,
+        "2⌈lg p⌉·(α + nβ) + ⌈lg p⌉·nγ (binomial reduce to rank 0, then broadcast)",
+        f"{_THAKUR} §4.2, §4.4", whole),
+    CollectiveAlgorithm(
+        "allreduce", "double_binary_tree", trees.double_binary_tree_allreduce,
+        trees.double_binary_tree_allreduce_time, trees.two_tree_bytes,
+        "2(k + ⌈lg p⌉ - 1)·(α + n/(2k)·β) + (2(k+⌈lg p⌉) - 3)·n/(2k)·γ, k pipeline chunks"
+        " per tree", _NCCL, per_tree_chunk),
+    CollectiveAlgorithm(
+        "allreduce", "direct", direct.direct_allreduce, direct.direct_allreduce_time,
+        direct.direct_allreduce_bytes, "2α + 2(n/p)·β + (p-1)/p·nγ", _MULTIPORT),
+    CollectiveAlgorithm(
+        "allreduce", "hierarchical", rings.hierarchical_allreduce,
+        rings.hierarchical_allreduce_time, _twice,
+        "2(g-1)·(α₁ + (n/g)·β₁) + 2(m-1)·(α₂ + (n/p)·β₂) + (p-1)/p·nγ, m machines × g GPUs"
+        " (1 = intra, 2 = inter)",
+        f"Sergeev & Del Balso, arXiv:1802.05799 (Horovod); ring phases per {_THAKUR} §4.1, §4.3",
+        grid=hierarchical_grid, predict=_hierarchical_predict),
+    CollectiveAlgorithm(
+        "reduce_scatter", "ring", rings.ring_reduce_scatter_schedule, ring_reduce_scatter_time,
+        direct.alltoall_bytes, "(p-1)·α + (p-1)/p·n·(β+γ)", f"{_THAKUR} §4.3"),
+    CollectiveAlgorithm(
+        "reduce_scatter", "recursive_halving", recursive.recursive_halving_reduce_scatter,
+        recursive.recursive_halving_reduce_scatter_time,
+        recursive.recursive_halving_reduce_scatter_bytes,
+        "lg p·α + (p-1)/p·n·(β+γ); p≠2^k: (lg p'+2)·α + n(β+γ) + (p'-1+Σ min(2^k,r))·(n/p)"
+        "·(β+γ) + (n/p)·β",
+        f"{_THAKUR} §4.3; {_MPICH}/reduce_scatter_intra_recursive_halving.c"),
+    CollectiveAlgorithm(
+        "reduce_scatter", "direct", direct.direct_reduce_scatter, direct.direct_reduce_scatter_time,
+        direct.alltoall_bytes, "α + (n/p)·β + (p-1)/p·nγ", _MULTIPORT),
+    CollectiveAlgorithm(
+        "allgather", "ring", rings.ring_allgather_schedule, ring_allgather_time,
+        direct.alltoall_bytes, "(p-1)·α + (p-1)/p·n·β", f"{_THAKUR} §4.1"),
+    CollectiveAlgorithm(
+        "allgather", "recursive_doubling", recursive.recursive_doubling_allgather,
+        recursive.recursive_doubling_allgather_time, recursive.recursive_doubling_allgather_bytes,
+        "lg p·α + (p-1)/p·n·β; p≠2^k: (lg p'+2)·α + (p'+p-1+Σ min(2^k,r))·(n/p)·β",
+        f"{_THAKUR} §4.1; {_MPICH}/allgather.c"),
+    CollectiveAlgorithm(
+        "allgather", "direct", direct.direct_allgather, direct.direct_allgather_time,
+        direct.alltoall_bytes, "α + (n/p)·β", _MULTIPORT),
+    CollectiveAlgorithm(
+        "broadcast", "tree", trees.binomial_broadcast, trees.binomial_broadcast_time,
+        trees.tree_bytes, "⌈lg p⌉·(α + nβ) (binomial)", f"{_THAKUR} §4.2", whole),
+    CollectiveAlgorithm(
+        "reduce", "tree", trees.binomial_reduce, trees.binomial_reduce_time, trees.tree_bytes,
+        "⌈lg p⌉·(α + nβ + nγ) (binomial)", f"{_THAKUR} §4.4", whole),
+    CollectiveAlgorithm(
+        "alltoall", "direct", direct.direct_alltoall, direct.direct_alltoall_time,
+        direct.alltoall_bytes, "α + (n/p)·β", f"{_MULTIPORT}; MPICH medium-message all-to-all"),
+    CollectiveAlgorithm(
+        "alltoall", "pairwise", direct.pairwise_alltoall, direct.pairwise_alltoall_time,
+        direct.alltoall_bytes, "(p-1)·(α + (n/p)·β)",
+        f"{_THAKUR} (all-to-all, long messages); {_MPICH}/alltoall_intra_pairwise.c"),
+]
+
+ALGORITHMS: dict[tuple[str, str], CollectiveAlgorithm] = {(a.op, a.name): a for a in _TABLE}
 
 
 def algorithms_for(op: str) -> list[str]:
     """Names of the algorithms implemented for ``op``."""
     return sorted(name for o, name in ALGORITHMS if o == op)
+
+
+def tree_chunks(size: float, elements: int, pipeline_chunk: float | None) -> int:
+    """Pipeline chunks per tree: ``⌈(n/2) / pipeline_chunk⌉``, at least 1, at most n/2 elements."""
+    chunk = pipeline_chunk or DEFAULT_PIPELINE_CHUNK
+    return max(1, min(math.ceil(size / 2 / chunk), elements // 2))
+
+
+def plan_collective(cluster: Cluster, ranks: list[str], algorithm: CollectiveAlgorithm,
+                    elements: int, itemsize: int, *, root: int = 0,
+                    pipeline_chunk: float | None = None) -> tuple[Plan, np.ndarray]:
+    """The plan of one run and the element count of each chunk of its layout."""
+    p = len(ranks)
+    if not 0 <= root < p:
+        raise InputError(f"workload.root: {root} is not a rank position; expected 0..{p - 1} "
+                         f"for {p} ranks")
+    k = tree_chunks(elements * itemsize, elements, pipeline_chunk)
+    lengths = chunk_lengths(elements, algorithm.layout(p, k))
+    grid = algorithm.grid(cluster, ranks) if algorithm.grid else None
+    return Plan(p, lengths * float(itemsize), root, grid), lengths
+
+
+def collective_process(cluster: Cluster, ranks: list[str], op: str, algorithm: str,
+                       size: float, *, itemsize: int = 4, reduction: str = "free",
+                       root: int = 0) -> Generator[Any, Any, None]:
+    """A timing-only collective for other workloads: ``sim.process(collective_process(...))``
+    or ``yield from collective_process(...)`` inside a process.
+
+    ``size`` follows DESIGN.md §4; ``reduction`` is ``"free"`` or ``"device"``.
+    """
+    chosen = ALGORITHMS[(op, algorithm)]
+    plan, _ = plan_collective(cluster, ranks, chosen, int(size) // itemsize, itemsize, root=root)
+    reducer = Reducer(cluster, ranks) if reduction == "device" else None
+    return chosen.process(cluster, ranks, plan, None, reducer)

@@ -55,37 +55,56 @@ def _blocks(columns: int, rows: int, itemsize: int) -> range:
     return range(0, columns, step)
 
 
-def check_collective(op: str, inputs: np.ndarray, outputs: np.ndarray) -> dict[str, dict[str, Any]]:
+def _sum_check(tally: _Tally, inputs: np.ndarray, results: np.ndarray) -> None:
+    """Compare ``results`` (p', elements) rows with the column sums of ``inputs`` (p, elements),
+    block by block, within Higham's bound for p terms."""
+    p = inputs.shape[0]
+    step = _blocks(inputs.shape[1], p, inputs.dtype.itemsize).step
+    for start in range(0, inputs.shape[1], step):
+        block = inputs[:, start:start + step]
+        reference = block.sum(axis=0, dtype=np.float64)
+        bound = _tolerance(np.abs(block).sum(axis=0, dtype=np.float64), p, inputs.dtype)
+        tally.add(results[:, start:start + step], reference, bound)
+
+
+def check_collective(op: str, inputs: np.ndarray, outputs: np.ndarray, root: int = 0
+                     ) -> dict[str, dict[str, Any]]:
     """Check ``outputs`` of ``op`` against ``inputs``, both in padded (ranks, chunks, width) layout.
 
     * allreduce: every rank holds the sum over ranks (check ``allreduce_equals_sum``);
+    * reduce: rank ``root`` holds the sum over ranks (``reduce_equals_sum``);
     * reduce_scatter: rank r holds the sum of chunk r (``reduce_scatter_equals_sum``);
     * allgather: every rank holds chunk c of rank c for every c (``allgather_equals_concat``,
-      exact: nothing is computed, only copied).
+      exact: nothing is computed, only copied);
+    * broadcast: every rank holds rank ``root``'s buffer (``broadcast_equals_root``, exact);
+    * alltoall: rank r's block j is rank j's block r (``alltoall_equals_transpose``, exact).
     """
     p = inputs.shape[0]
-    dtype = inputs.dtype
     tally = _Tally()
+    exact = np.zeros(1)
     if op == "allgather":
         own = inputs[np.arange(p), np.arange(p)]  # (chunks, width): rank c's chunk c
         for row in outputs:
-            tally.add(row, own, np.zeros(1))
+            tally.add(row, own, exact)
         return {"allgather_equals_concat": tally.record()}
-    if op == "allreduce":
+    if op == "broadcast":
+        for row in outputs:
+            tally.add(row, inputs[root], exact)
+        return {"broadcast_equals_root": tally.record()}
+    if op == "alltoall":
+        for rank in range(p):
+            tally.add(outputs[rank], inputs[:, rank], exact)
+        return {"alltoall_equals_transpose": tally.record()}
+    if op in ("allreduce", "reduce"):
         flat_in = inputs.reshape(p, -1)
         flat_out = outputs.reshape(p, -1)
-        step = _blocks(flat_in.shape[1], p, dtype.itemsize).step
-        for start in range(0, flat_in.shape[1], step):
-            block = flat_in[:, start:start + step]
-            reference = block.sum(axis=0, dtype=np.float64)
-            bound = _tolerance(np.abs(block).sum(axis=0, dtype=np.float64), p, dtype)
-            tally.add(flat_out[:, start:start + step], reference, bound)
-        return {"allreduce_equals_sum": tally.record()}
+        if op == "allreduce":
+            _sum_check(tally, flat_in, flat_out)
+            return {"allreduce_equals_sum": tally.record()}
+        _sum_check(tally, flat_in, flat_out[root:root + 1])
+        return {"reduce_equals_sum": tally.record()}
     if op == "reduce_scatter":
         for rank in range(p):
-            block = inputs[:, rank]
-            reference = block.sum(axis=0, dtype=np.float64)
-            bound = _tolerance(np.abs(block).sum(axis=0, dtype=np.float64), p, dtype)
-            tally.add(outputs[rank, rank], reference, bound)
+            _sum_check(tally, inputs[:, rank], outputs[rank:rank + 1, rank])
         return {"reduce_scatter_equals_sum": tally.record()}
     raise ValueError(f"no check for collective op {op!r}")

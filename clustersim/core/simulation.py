@@ -58,7 +58,7 @@ class Simulation:
         return proc
 
     def run(self, until: float | None = None, *, max_events: int = DEFAULT_MAX_EVENTS) -> None:
-        """Process events until the queue is empty (or ``until``), counting them.
+        """Process events until the queue is empty, or every event at times <= ``until``.
 
         Raises:
             SimulationError: after ``max_events`` events, or when the queue empties while a
@@ -70,16 +70,17 @@ class Simulation:
         limit = float("inf") if until is None else float(until)
         count = 0
         try:
-            while peek() <= limit:
-                step()
-                count += 1
+            while True:
+                next_time = peek()
+                if next_time == float("inf") or next_time > limit:
+                    break
                 if count >= max_events:
                     raise SimulationError(
                         f"event limit of {max_events} reached at t={env.now:.9g} s; still "
                         f"running: {self._describe_waiting()}. Raise the limit or shrink the run."
                     )
-        except simpy.core.EmptySchedule:
-            pass
+                step()
+                count += 1
         finally:
             self.events_processed += count
         if until is None:

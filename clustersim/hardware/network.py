@@ -21,7 +21,7 @@ time during which it had an outgoing flow in progress (its communication stream'
 from __future__ import annotations
 
 import itertools
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
@@ -58,13 +58,6 @@ class FlowPattern:
     latency: np.ndarray
     bottleneck: np.ndarray
     id: int = field(default_factory=lambda: next(_pattern_ids))
-    senders: np.ndarray = field(init=False)
-    one_flow_per_sender: bool = field(init=False)
-
-    def __post_init__(self) -> None:
-        senders = np.unique(self.src)
-        object.__setattr__(self, "senders", senders)
-        object.__setattr__(self, "one_flow_per_sender", senders.size == self.src.size)
 
     @property
     def size(self) -> int:
@@ -156,7 +149,8 @@ class FlowNetwork:
         self.node_bytes_sent = np.zeros(n_nodes)
         self.node_bytes_received = np.zeros(n_nodes)
         self.node_send_busy = np.zeros(n_nodes)
-        self._send_busy_until = np.zeros(n_nodes)
+        self._sends_in_flight = np.zeros(n_nodes, dtype=np.int64)
+        self._busy_clock = 0.0
         self.flows_completed = 0
         self.rate_solves = 0
 
@@ -198,9 +192,13 @@ class FlowNetwork:
         self._parents[src] = parents
         return parents
 
-    def route(self, src: int, dst: int) -> list[int]:
-        """Directed link indices from ``src`` to ``dst`` (fewest hops, lowest-index tie-break)."""
-        parents = self._bfs_parents(src, stop_at=dst)
+    def route(self, src: int, dst: int, *, many_from_src: bool = False) -> list[int]:
+        """Directed link indices from ``src`` to ``dst`` (fewest hops, lowest-index tie-break).
+
+        ``many_from_src`` says more routes from ``src`` will follow: the full BFS tree is then
+        built once and cached, instead of an early-exit search per destination.
+        """
+        parents = self._bfs_parents(src, stop_at=None if many_from_src else dst)
         if parents[dst] < 0:
             raise InputError(
                 f"no route from {self.nodes[src]} to {self.nodes[dst]}: the topology does not "
@@ -227,8 +225,10 @@ class FlowNetwork:
         entry_link: list[int] = []
         latency = np.zeros(src_arr.size)
         bottleneck = np.full(src_arr.size, np.inf)
-        for i, (s, d) in enumerate(zip(src_arr.tolist(), dst_arr.tolist(), strict=False)):
-            hops = self.route(s, d) if s != d else []
+        sources = src_arr.tolist()
+        fan_out = Counter(sources)
+        for i, (s, d) in enumerate(zip(sources, dst_arr.tolist(), strict=True)):
+            hops = self.route(s, d, many_from_src=fan_out[s] > 1) if s != d else []
             entry_flow.extend([i] * len(hops))
             entry_link.extend(hops)
             if hops:
@@ -273,6 +273,8 @@ class FlowNetwork:
         if pattern.size == 0:
             event.succeed(np.zeros(0))
             return event
+        self._accrue_busy(now)
+        self._sends_in_flight += np.bincount(pattern.src, minlength=n_nodes)
         self._batches.append(batch)
         self._update()
         return event
@@ -296,6 +298,7 @@ class FlowNetwork:
         horizon = now + abs(now) * _CLOCK_ROUNDING
         changed = False
         finished: list[_Batch] = []
+        self._accrue_busy(now)
         for batch in self._batches:
             due = batch.streaming & (batch.finish <= horizon)
             if due.any():
@@ -303,6 +306,8 @@ class FlowNetwork:
                 batch.streaming &= ~due
                 batch.done |= due
                 batch.n_left -= int(due.sum())
+                self._sends_in_flight -= np.bincount(batch.pattern.src[due],
+                                                     minlength=self._sends_in_flight.size)
                 self._trace_flows(batch, due)
             starting = ~batch.streaming & ~batch.done & (batch.activate_at <= horizon)
             if starting.any():
@@ -314,7 +319,6 @@ class FlowNetwork:
         if finished:
             self._batches = [b for b in self._batches if b.n_left]
             for batch in finished:
-                self._account_busy(batch)
                 self.flows_completed += batch.pattern.size
                 batch.event.succeed(batch.finish.copy())
         if changed and self.sim.tracer.enabled:
@@ -398,22 +402,16 @@ class FlowNetwork:
         self._update()
 
     # ----------------------------------------------------------------- metrics
-    def _account_busy(self, batch: _Batch) -> None:
-        """Add each sender's busy time (union of its send intervals, in time order)."""
-        pattern = batch.pattern
-        senders = pattern.senders
-        if pattern.one_flow_per_sender:
-            last = np.empty(len(self.nodes))
-            last[pattern.src] = batch.finish
-            last = last[senders]
-        else:
-            latest = np.full(len(self.nodes), -np.inf)
-            np.maximum.at(latest, pattern.src, batch.finish)
-            last = latest[senders]
-        busy_until = self._send_busy_until[senders]
-        self.node_send_busy[senders] += np.maximum(0.0, last - np.maximum(batch.submitted,
-                                                                          busy_until))
-        self._send_busy_until[senders] = np.maximum(busy_until, last)
+    def _accrue_busy(self, now: float) -> None:
+        """Add the time since the last change to every node with a send in flight.
+
+        Called before the set of in-flight sends changes, so ``node_send_busy`` is the exact
+        measure of the union of each node's send intervals, however they overlap.
+        """
+        elapsed = now - self._busy_clock
+        if elapsed > 0:
+            self.node_send_busy[self._sends_in_flight > 0] += elapsed
+        self._busy_clock = now
 
     def _trace_flows(self, batch: _Batch, due: np.ndarray) -> None:
         tracer = self.sim.tracer

@@ -1,0 +1,127 @@
+"""The ``profile`` of a ``pipeline`` workload: explicit layers, a generator or a built-in."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from clustersim.errors import InputError
+from clustersim.training.profiles import (
+    LayerProfile,
+    ModelProfile,
+    generated_profile,
+    resnet50_profile,
+    transformer_profile,
+    vgg16_profile,
+)
+from clustersim.units import Bytes, Flops
+
+__all__ = ["LayerModel", "ProfileModel", "build_profile"]
+
+_DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4}
+
+
+class LayerModel(BaseModel):
+    """One explicit layer, per sample."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    name: str | None = None
+    flops: Flops = Field(description="forward FLOP per sample, e.g. 2 GFLOP")
+    activation: Bytes = Field(description="bytes of the layer's output per sample")
+    params: Bytes = Field(0.0, description="bytes of parameters")
+    backward_flops: Flops | None = Field(None, description="default: 2 x flops")
+    stash: Bytes | None = Field(None, description="bytes per sample kept for backward; "
+                                                  "default: activation")
+
+    @model_validator(mode="after")
+    def _non_negative(self) -> LayerModel:
+        for name in ("flops", "activation", "params", "backward_flops", "stash"):
+            value = getattr(self, name)
+            if value is not None and not value >= 0:
+                raise InputError(f"layer {name} must be non-negative, got {value!r}")
+        return self
+
+
+class ProfileModel(BaseModel):
+    """Exactly one of ``layers`` (a list), ``count`` with per-layer values (a generator), or
+    ``builtin`` (``transformer`` with ``count``, ``hidden``, ``seq_len``, ``heads``;
+    ``vgg16``; ``resnet50``)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    layers: list[LayerModel] | None = None
+    builtin: Literal["transformer", "vgg16", "resnet50"] | None = None
+    count: int | None = Field(None, description="generated layers or transformer blocks")
+    flops: Flops | None = None
+    activation: Bytes | None = None
+    params: Bytes | None = None
+    backward_flops: Flops | None = None
+    stash: Bytes | None = None
+    input: Bytes | None = Field(None, description="bytes of one input sample")
+    hidden: int | None = None
+    seq_len: int | None = None
+    heads: int | None = None
+    image_size: int | None = None
+    dtype: Literal["float16", "bfloat16", "float32"] | None = None
+
+    @field_validator("count", "hidden", "seq_len", "heads", "image_size")
+    @classmethod
+    def _positive(cls, value: int | None) -> int | None:
+        if value is not None and value < 1:
+            raise InputError(f"must be a positive integer, got {value!r}")
+        return value
+
+    @model_validator(mode="after")
+    def _one_source(self) -> ProfileModel:
+        given = [name for name, on in (("layers", self.layers is not None),
+                                       ("builtin", self.builtin is not None),
+                                       ("count", self.count is not None and self.builtin is None))
+                 if on]
+        if len(given) != 1:
+            raise InputError(
+                "profile needs exactly one of layers (a list), count with flops/activation "
+                f"(a generator) or builtin (transformer, vgg16, resnet50); got "
+                f"{', '.join(given) or 'none'}")
+        if self.layers is not None and not self.layers:
+            raise InputError("profile.layers is empty; give at least one layer")
+        if self.builtin is None and self.count is not None:
+            missing = [k for k in ("flops", "activation") if getattr(self, k) is None]
+            if missing:
+                raise InputError(f"a generated profile (count: {self.count}) needs "
+                                 f"{' and '.join(missing)} per layer")
+        if self.builtin == "transformer":
+            missing = [k for k in ("count", "hidden", "seq_len", "heads")
+                       if getattr(self, k) is None]
+            if missing:
+                raise InputError(f"profile builtin transformer needs {', '.join(missing)}")
+            if self.hidden % self.heads:  # type: ignore[operator]
+                raise InputError(f"profile.hidden {self.hidden} must be divisible by "
+                                 f"profile.heads {self.heads}")
+        if self.image_size is not None and self.image_size % 32:
+            raise InputError(f"profile.image_size must be a multiple of 32, got "
+                             f"{self.image_size}")
+        return self
+
+
+def build_profile(model: ProfileModel) -> ModelProfile:
+    """The :class:`ModelProfile` a validated ``profile`` mapping describes."""
+    if model.builtin == "transformer":
+        prof = transformer_profile(model.count, model.hidden, model.seq_len,  # type: ignore[arg-type]
+                                   model.heads, _DTYPE_BYTES[model.dtype or "float16"])
+    elif model.builtin == "vgg16":
+        prof = vgg16_profile(model.image_size or 224, _DTYPE_BYTES[model.dtype or "float32"])
+    elif model.builtin == "resnet50":
+        prof = resnet50_profile(model.image_size or 224, _DTYPE_BYTES[model.dtype or "float32"])
+    elif model.layers is not None:
+        layers = tuple(LayerProfile(layer.name or f"layer{i}", layer.flops, layer.activation,
+                                    layer.params, layer.backward_flops, layer.stash)
+                       for i, layer in enumerate(model.layers))
+        prof = ModelProfile("explicit", layers, layers[0].activation, "explicit layer list")
+    else:
+        prof = generated_profile(model.count, model.flops, model.activation,  # type: ignore[arg-type]
+                                 model.params or 0.0, model.backward_flops, model.stash)
+    if model.input is not None:
+        prof = ModelProfile(prof.name, prof.layers, model.input, prof.source, prof.meta)
+    return prof
