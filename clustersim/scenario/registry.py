@@ -22,7 +22,8 @@ BUILTIN_MODULES: tuple[str, ...] = ("clustersim.collectives.workload",
                                     "clustersim.inference.workload",
                                     "clustersim.training.pipeline_workload",
                                     "clustersim.training.tensor_parallel_workload",
-                                    "clustersim.training.parameter_server")
+                                    "clustersim.training.parameter_server",
+                                    "clustersim.training.data_parallel")
 
 
 def check(passed: bool, **details: Any) -> dict[str, Any]:
