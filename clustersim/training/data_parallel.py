@@ -465,10 +465,12 @@ class _Setup:
                               ALGORITHMS[("allgather", "ring")])
 
 
-def _ps_params(params: DataParallelParams, model_bytes: float,
-               workers: int | None) -> ParameterServerParams:
+def _ps_params(params: DataParallelParams, model_bytes: float, workers: int | None,
+               servers: int = 1) -> ParameterServerParams:
+    """The parameter-server kind's params for ``model_bytes`` of gradients, rounded up to whole
+    elements, at least one per server (the PS formula for a payload of a few bytes)."""
     item = params.itemsize
-    size = math.ceil(model_bytes / item) * item  # whole elements
+    size = max(math.ceil(model_bytes / item), servers) * item
     return ParameterServerParams(workers=workers, servers=params.servers, model_size=size,
                                  dtype="float16" if item == 2 else "float32", iterations=1)
 
@@ -1171,7 +1173,7 @@ def _train(cluster: Cluster, params: DataParallelParams) -> tuple[dict[str, Any]
             steady = run.bytes_per_iteration[start:]
             if steady.size and steady.sum() > 0:
                 metrics["compression_ratio_after_warmup"] = (dense / iters) / float(steady.mean())
-        metrics["bytes_per_iteration"] = run.bytes_per_iteration
+    metrics["bytes_per_iteration"] = run.bytes_per_iteration
     checks: dict[str, Any] = {}
     if trainer is not None:
         metrics.update({
@@ -1219,7 +1221,8 @@ def _bucket_comm_time(cluster: Cluster, setup: _Setup, b: int, keep: float) -> f
     if setup.method is None:
         if setup.ps_params is None:
             return allreduce_time(cluster, setup.ranks, size, params.algorithm)
-        return float(ps_analytic(cluster, _ps_params(params, size, workers))["communication_s"])
+        ps = _ps_params(params, size, workers, len(setup.ps_servers))
+        return float(ps_analytic(cluster, ps)["communication_s"])
     push = pull = 0.0
     for i in setup.buckets[b]:
         if setup.layers[i].elements:
@@ -1233,10 +1236,12 @@ def _bucket_comm_time(cluster: Cluster, setup: _Setup, b: int, keep: float) -> f
             out += float(algorithm.analytic(cluster, setup.ranks,
                                             Plan(workers, np.full(workers, push)))["time_s"])
         return out
-    out = float(ps_analytic(cluster, _ps_params(params, push, workers))["push_s"])
-    out += float(ps_analytic(cluster, _ps_params(params, pull, workers))["pull_s"])
+    servers = len(setup.ps_servers)
+    out = float(ps_analytic(cluster, _ps_params(params, push, workers, servers))["push_s"])
+    out += float(ps_analytic(cluster, _ps_params(params, pull, workers, servers))["pull_s"])
     if scales:
-        out += float(ps_analytic(cluster, _ps_params(params, scales, workers))["communication_s"])
+        scale_params = _ps_params(params, scales, workers, servers)
+        out += float(ps_analytic(cluster, scale_params)["communication_s"])
     return out
 
 
