@@ -177,6 +177,18 @@ def _describe(error: Mapping[str, Any], model: type[BaseModel], prefix: tuple[st
     return f"{path}: {message}; got {given!r}"
 
 
+def validate_nested(model: type[BaseModel], data: Any) -> BaseModel:
+    """Validate a mapping nested inside a field validator, raising one InputError.
+
+    The message names the inner path and the problem the way the loader does (unknown keys with
+    the allowed ones and a did-you-mean); pydantic adds the outer field's path around it.
+    """
+    try:
+        return model.model_validate(data)
+    except ValidationError as exc:
+        raise InputError(_describe(exc.errors(include_url=False)[0], model, ())) from None
+
+
 def _validate(model: type[BaseModel], data: Any, source: str, prefix: tuple[str, ...]) -> Any:
     try:
         return model.model_validate(data)

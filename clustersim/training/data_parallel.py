@@ -101,7 +101,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -113,6 +112,7 @@ from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.nn import SGD, Sequential, mlp, softmax_cross_entropy
+from clustersim.scenario.loader import validate_nested
 from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
 from clustersim.training.collective import allreduce, allreduce_algorithm, allreduce_time
 from clustersim.training.compression import (
@@ -261,13 +261,7 @@ class DataParallelParams(BaseModel):
         if value is None or isinstance(value, ProfileModel):
             return value
         if isinstance(value, dict):
-            try:
-                return ProfileModel.model_validate(value)
-            except ValidationError as exc:
-                error = exc.errors(include_url=False)[0]
-                where = ".".join(str(p) for p in error["loc"])
-                message = str(error["msg"]).removeprefix("Value error, ")
-                raise InputError(f"{where}: {message}" if where else message) from None
+            return validate_nested(ProfileModel, value)
         if isinstance(value, (list, tuple)) and len(value) >= 2 and all(
                 isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
             return list(value)

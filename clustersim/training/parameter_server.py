@@ -64,7 +64,6 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
-    ValidationError,
     field_validator,
     model_validator,
 )
@@ -73,6 +72,7 @@ from clustersim.collectives.chunks import chunk_lengths
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.network import FlowPattern
+from clustersim.scenario.loader import validate_nested
 from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
 from clustersim.training.ps_costs import (
     expected_order_statistic,
@@ -189,17 +189,7 @@ class ParameterServerParams(BaseModel):
         if isinstance(value, ComputeWork):
             return value
         if isinstance(value, dict):
-            try:
-                return ComputeWork.model_validate(value)
-            except ValidationError as exc:
-                error = exc.errors(include_url=False)[0]
-                where = ".".join(str(p) for p in error["loc"])
-                message = str(error["msg"]).removeprefix("Value error, ")
-                if error["type"] == "extra_forbidden":
-                    message = "unknown key; expected flops and optionally bytes"
-                elif error["type"] == "missing":
-                    message = "required (e.g. {flops: 2 TFLOP, bytes: 1 GB})"
-                raise InputError(f"{where}: {message}") from None
+            return validate_nested(ComputeWork, value)
         if isinstance(value, str) and _FLOP_STRING.search(value):
             return {"flops": parse_flops(value)}
         try:
@@ -225,17 +215,7 @@ class ParameterServerParams(BaseModel):
         if value is None or isinstance(value, StragglerDistribution):
             return value
         if isinstance(value, dict):
-            try:
-                return StragglerDistribution.model_validate(value)
-            except ValidationError as exc:
-                error = exc.errors(include_url=False)[0]
-                where = ".".join(str(p) for p in error["loc"])
-                message = str(error["msg"]).removeprefix("Value error, ")
-                if error["type"] == "extra_forbidden":
-                    message = "unknown key; expected dist, sigma, mu (lognormal) or scale"
-                elif error["type"] != "value_error":
-                    message += f"; got {error.get('input')!r}"
-                raise InputError(f"{where}: {message}" if where else message) from None
+            return validate_nested(StragglerDistribution, value)
         if isinstance(value, list) and value and all(
                 isinstance(f, (int, float)) and not isinstance(f, bool) and math.isfinite(f)
                 and f > 0 for f in value):

@@ -17,9 +17,10 @@ from clustersim.training.profiles import (
 )
 from clustersim.units import Bytes, Flops
 
-__all__ = ["LayerModel", "ProfileModel", "build_profile"]
+__all__ = ["DTYPE_BYTES", "LayerModel", "ProfileModel", "build_profile"]
 
-_DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4}
+DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4}
+"""Bytes per element of the datatypes the training profiles accept."""
 
 
 class LayerModel(BaseModel):
@@ -109,11 +110,11 @@ def build_profile(model: ProfileModel) -> ModelProfile:
     """The :class:`ModelProfile` a validated ``profile`` mapping describes."""
     if model.builtin == "transformer":
         prof = transformer_profile(model.count, model.hidden, model.seq_len,  # type: ignore[arg-type]
-                                   model.heads, _DTYPE_BYTES[model.dtype or "float16"])
+                                   model.heads, DTYPE_BYTES[model.dtype or "float16"])
     elif model.builtin == "vgg16":
-        prof = vgg16_profile(model.image_size or 224, _DTYPE_BYTES[model.dtype or "float32"])
+        prof = vgg16_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
     elif model.builtin == "resnet50":
-        prof = resnet50_profile(model.image_size or 224, _DTYPE_BYTES[model.dtype or "float32"])
+        prof = resnet50_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
     elif model.layers is not None:
         layers = tuple(LayerProfile(layer.name or f"layer{i}", layer.flops, layer.activation,
                                     layer.params, layer.backward_flops, layer.stash)

@@ -22,6 +22,7 @@ from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
 from clustersim.training.collective import AllreduceCost, allreduce, allreduce_algorithm
+from clustersim.training.profile_schema import DTYPE_BYTES
 from clustersim.training.tensor_parallel import (
     BlockWeights,
     Step,
@@ -35,7 +36,6 @@ from clustersim.training.tensor_parallel import (
 
 __all__ = ["TensorParallelParams", "analytic", "simulate"]
 
-_DTYPE_BYTES = {"float16": 2, "bfloat16": 2, "float32": 4}
 
 
 class TensorParallelParams(BaseModel):
@@ -104,7 +104,7 @@ def _ranks(cluster: Cluster, params: TensorParallelParams) -> list[str]:
 
 def _steps(params: TensorParallelParams) -> tuple[list[Step], list[Step]]:
     return layer_steps(params.part, params.partition, params.batch, params.seq_len,
-                       params.hidden, params.degree, _DTYPE_BYTES[params.dtype])
+                       params.hidden, params.degree, DTYPE_BYTES[params.dtype])
 
 
 class _Replay:
@@ -206,7 +206,7 @@ def simulate(cluster: Cluster, params: TensorParallelParams) -> Outcome:
 
 
 def _params_per_device(params: TensorParallelParams) -> float:
-    h, w = params.hidden, _DTYPE_BYTES[params.dtype]
+    h, w = params.hidden, DTYPE_BYTES[params.dtype]
     per = {"attention": 4 * h * h, "mlp": 8 * h * h, "layer": 12 * h * h}[params.part] * w
     shard = params.degree if params.partition == "megatron" else 1
     return per * params.layers / shard
@@ -224,7 +224,7 @@ def analytic(cluster: Cluster, params: TensorParallelParams) -> dict[str, Any]:
     per_layer = compute + comm
     if params.partition == "megatron":
         nbytes = megatron_bytes_per_layer_per_device(params.batch, params.seq_len, params.hidden,
-                                                     t, _DTYPE_BYTES[params.dtype], params.part)
+                                                     t, DTYPE_BYTES[params.dtype], params.part)
     else:
         nbytes = sum(2.0 * (t - 1) / t * s.size for s in fwd + bwd if s.kind == "allreduce")
     return {
