@@ -148,16 +148,27 @@ def main() -> None:
 def report(all_ranks: list[int], repeat: int, cached_env: dict[str, str]) -> None:
     """Measure and print the table and the startup costs."""
     cli = clustersim_command()
-    print(f"clustersim {clustersim.__version__}, Python {sys.version.split()[0]}, "
-          f"simpy {simpy.__version__}, {os.cpu_count()} CPUs; best of {repeat}; "
-          f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')}")
+    print(
+        f"clustersim {clustersim.__version__}, Python {sys.version.split()[0]}, "
+        f"simpy {simpy.__version__}, {os.cpu_count()} CPUs; best of {repeat}; "
+        f"PYTHONDONTWRITEBYTECODE={os.environ.get('PYTHONDONTWRITEBYTECODE', '(unset)')}"
+    )
     print(f"command: {' '.join(cli_command(cli, 1024))}\n".replace(str(ROOT) + os.sep, ""))
 
     clustersim.run(SCENARIO, overrides(8))  # warm up imports and caches in this process
     run_process(cli_command(cli, 8), cached_env)  # fill the bytecode cache
 
-    header = ("N", "process s", "process CPU s", "process s (pyc)", "in-proc run s", "events",
-              "bare SimPy s", "run/bare", "sim vs formula")
+    header = (
+        "N",
+        "process s",
+        "process CPU s",
+        "process s (pyc)",
+        "in-proc run s",
+        "events",
+        "bare SimPy s",
+        "run/bare",
+        "sim vs formula",
+    )
     rows = []
     for ranks in all_ranks:
         command = cli_command(cli, ranks)
@@ -174,11 +185,33 @@ def report(all_ranks: list[int], repeat: int, cached_env: dict[str, str]) -> Non
         sim_t, formula_t = result.metrics["time_s"], result.analytic["time_s"]
         if reported["metrics"]["time_s"] != sim_t:
             print(f"warning: N={ranks}: the CLI and in-process runs disagree on time_s")
-        rows.append((ranks, process_s, cpu_s, cached_s, run_s, events, bare_s,
-                     (sim_t - formula_t) / formula_t))
+        rows.append(
+            (
+                ranks,
+                process_s,
+                cpu_s,
+                cached_s,
+                run_s,
+                events,
+                bare_s,
+                (sim_t - formula_t) / formula_t,
+            )
+        )
 
-    cells = [(str(n), f"{p:.3f}", f"{cpu:.3f}", f"{c:.3f}", f"{r:.3f}", str(e), f"{b:.4f}",
-              f"{r / b:.0f}x", f"{rel:+.1e}") for n, p, cpu, c, r, e, b, rel in rows]
+    cells = [
+        (
+            str(n),
+            f"{p:.3f}",
+            f"{cpu:.3f}",
+            f"{c:.3f}",
+            f"{r:.3f}",
+            str(e),
+            f"{b:.4f}",
+            f"{r / b:.0f}x",
+            f"{rel:+.1e}",
+        )
+        for n, p, cpu, c, r, e, b, rel in rows
+    ]
     widths = [max(len(h), *(len(r[i]) for r in cells)) for i, h in enumerate(header)]
     print("  ".join(h.rjust(w) for h, w in zip(header, widths, strict=True)))
     print("  ".join("-" * w for w in widths))
@@ -186,20 +219,25 @@ def report(all_ranks: list[int], repeat: int, cached_env: dict[str, str]) -> Non
         print("  ".join(c.rjust(w) for c, w in zip(row, widths, strict=True)))
 
     def start(code: str, env: dict[str, str] | None = None) -> float:
-        return best_of(repeat, lambda: subprocess.run([sys.executable, "-c", code], check=True,
-                                                      env=env))[0]
+        return best_of(
+            repeat, lambda: subprocess.run([sys.executable, "-c", code], check=True, env=env)
+        )[0]
 
     python_s = start("pass")
     import_s = start("import clustersim.cli")
     import_cached_s = start("import clustersim.cli", cached_env)
-    print(f"\nstartup: python -c pass {python_s:.3f} s; "
-          f'python -c "import clustersim.cli" {import_s:.3f} s, '
-          f"{import_cached_s:.3f} s with a warm bytecode cache")
+    print(
+        f"\nstartup: python -c pass {python_s:.3f} s; "
+        f'python -c "import clustersim.cli" {import_s:.3f} s, '
+        f"{import_cached_s:.3f} s with a warm bytecode cache"
+    )
     for ranks, process_s, _, cached_s, *_ in rows:
         if ranks == 1024:
-            print(f"1024 ranks in its own process: {process_s:.3f} s as is, {cached_s:.3f} s with "
-                  f"a warm bytecode cache; target {TARGET_S} s: {process_s / TARGET_S:.2f}x and "
-                  f"{cached_s / TARGET_S:.2f}x of it (the C++ peer: 2.8 s)")
+            print(
+                f"1024 ranks in its own process: {process_s:.3f} s as is, {cached_s:.3f} s with "
+                f"a warm bytecode cache; target {TARGET_S} s: {process_s / TARGET_S:.2f}x and "
+                f"{cached_s / TARGET_S:.2f}x of it (the C++ peer: 2.8 s)"
+            )
 
 
 if __name__ == "__main__":

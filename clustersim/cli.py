@@ -23,8 +23,12 @@ app = typer.Typer(
     help="Discrete-event simulator of ML clusters with analytic cost models.",
 )
 
-SetOption = Annotated[list[str] | None, typer.Option(
-    "--set", help="Override a scenario field before validation: --set workload.size=1GiB")]
+SetOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--set", help="Override a scenario field before validation: --set workload.size=1GiB"
+    ),
+]
 
 
 def _fail(code: int, message: str) -> None:
@@ -59,9 +63,13 @@ def run(
     if trace_path:
         from clustersim.core.chrome_trace import write_chrome_trace
 
-        written.append(write_chrome_trace(result.trace, trace_path,
-                                          metadata={"scenario": result.scenario,
-                                                    "seed": result.seed}))
+        written.append(
+            write_chrome_trace(
+                result.trace,
+                trace_path,
+                metadata={"scenario": result.scenario, "seed": result.seed},
+            )
+        )
     if timeline_path:
         from clustersim.plot.timeline import save_timeline
 
@@ -87,32 +95,35 @@ def validate(
         scenario, cluster = check_scenario(file, set_ or [])
     except InputError as exc:
         _fail(2, str(exc))
-    typer.echo(f"{file}: ok: scenario {scenario.name!r}, workload {scenario.kind.name!r}, "
-               f"{len(cluster.ranks)} devices, {cluster.graph.number_of_edges()} links")
+    typer.echo(
+        f"{file}: ok: scenario {scenario.name!r}, workload {scenario.kind.name!r}, "
+        f"{len(cluster.ranks)} devices, {cluster.graph.number_of_edges()} links"
+    )
 
 
 @app.command()
 def sweep(
     file: Annotated[Path, typer.Argument(help="scenario YAML file")],
-    grid: Annotated[list[str], typer.Option(
-        help="a grid axis KEY=V1,V2,...; repeat for a cartesian product")],
+    grid: Annotated[
+        list[str], typer.Option(help="a grid axis KEY=V1,V2,...; repeat for a cartesian product")
+    ],
     set_: SetOption = None,
-    out: Annotated[Path | None, typer.Option(help="rows to this .csv or .jsonl as they finish")]
-    = None,
-    jobs: Annotated[int | None, typer.Option(help="worker processes (default: all cores)")]
-    = None,
+    out: Annotated[
+        Path | None, typer.Option(help="rows to this .csv or .jsonl as they finish")
+    ] = None,
+    jobs: Annotated[int | None, typer.Option(help="worker processes (default: all cores)")] = None,
 ) -> None:
     """Run a scenario over a grid of overrides, one row per point (CSV or JSONL)."""
     from clustersim.scenario.sweep import parse_grid, run_sweep
 
     def progress(done: int, total: int, row: dict) -> None:
-        typer.echo(f"[{done}/{total}] point {row['index']} done in {row['wall_s']:.2f} s",
-                   err=True)
+        typer.echo(f"[{done}/{total}] point {row['index']} done in {row['wall_s']:.2f} s", err=True)
 
     all_passed = True
     try:
-        for row in run_sweep(file, parse_grid(grid), base_overrides=set_ or [], out=out,
-                             jobs=jobs, progress=progress):
+        for row in run_sweep(
+            file, parse_grid(grid), base_overrides=set_ or [], out=out, jobs=jobs, progress=progress
+        ):
             all_passed &= bool(row["checks_passed"])
             if out is None:
                 typer.echo(json.dumps(row))

@@ -21,11 +21,14 @@ def listing() -> str:
     lines += [f"  {name}: {text}" for name, text in DESCRIPTIONS.items()]
     lines += ["", "device presets (cluster.device):"]
     for name, spec in DEVICE_PRESETS.items():
-        lines.append(f"  {name}: {format_flop_rate(spec.peak_flops, 4)}, "
-                     f"{format_rate(spec.mem_bandwidth, 4)}, {format_bytes(spec.memory, 4)}"
-                     f"  [{spec.source}]")
+        lines.append(
+            f"  {name}: {format_flop_rate(spec.peak_flops, 4)}, "
+            f"{format_rate(spec.mem_bandwidth, 4)}, {format_bytes(spec.memory, 4)}"
+            f"  [{spec.source}]"
+        )
     lines += ["", "link presets (cluster.link, per direction):"]
     for name, (bandwidth, latency, source) in LINK_PRESETS.items():
-        lines.append(f"  {name}: {format_rate(bandwidth, 4)}, {format_time(latency, 3)}"
-                     f"  [{source}]")
+        lines.append(
+            f"  {name}: {format_rate(bandwidth, 4)}, {format_time(latency, 3)}  [{source}]"
+        )
     return "\n".join(lines)

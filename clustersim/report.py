@@ -56,9 +56,14 @@ def format_table(result: Result) -> str:
     for name in names:
         sim = result.metrics.get(name)
         ref = result.analytic.get(name)
-        rows.append((name, format_value(name, sim) if name in result.metrics else "",
-                     format_value(name, ref) if name in result.analytic else "",
-                     _relative(sim, ref)))
+        rows.append(
+            (
+                name,
+                format_value(name, sim) if name in result.metrics else "",
+                format_value(name, ref) if name in result.analytic else "",
+                _relative(sim, ref),
+            )
+        )
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     lines = [f"scenario {result.scenario}  (seed {result.seed}, wall {result.wall_s:.3f} s)", ""]
     for i, row in enumerate(rows):
@@ -70,7 +75,10 @@ def format_table(result: Result) -> str:
         lines += ["", "checks"]
         for name, record in result.checks.items():
             status = "PASS" if record.get("passed") else "FAIL"
-            details = ", ".join(f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
-                                for k, v in record.items() if k != "passed")
+            details = ", ".join(
+                f"{k}={v:.3g}" if isinstance(v, float) else f"{k}={v}"
+                for k, v in record.items()
+                if k != "passed"
+            )
             lines.append(f"  {status}  {name}" + (f"  ({details})" if details else ""))
     return "\n".join(lines)

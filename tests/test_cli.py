@@ -41,8 +41,14 @@ def invoke(*args: str):
 def test_run_prints_the_table() -> None:
     result = invoke("run", RING, *FAST)
     assert result.exit_code == 0, result.output
-    for word in ("metric", "simulated", "analytic", "time_s", "bytes_total",
-                 "PASS  allreduce_equals_sum"):
+    for word in (
+        "metric",
+        "simulated",
+        "analytic",
+        "time_s",
+        "bytes_total",
+        "PASS  allreduce_equals_sum",
+    ):
         assert word in result.stdout
 
 
@@ -64,8 +70,19 @@ def test_json_is_deterministic_but_for_wall_time() -> None:
 
 
 def test_set_overrides_and_seed(tmp_path: Path) -> None:
-    result = invoke("run", RING, "--set", "workload.size=2MiB", "--set", "seed=9",
-                    "--set", "cluster.topology.nodes=4", "--set", "workload.verify=false", "--json")
+    result = invoke(
+        "run",
+        RING,
+        "--set",
+        "workload.size=2MiB",
+        "--set",
+        "seed=9",
+        "--set",
+        "cluster.topology.nodes=4",
+        "--set",
+        "workload.verify=false",
+        "--json",
+    )
     data = json.loads(result.stdout)
     assert data["seed"] == 9 and data["metrics"]["ranks"] == 4
     assert data["metrics"]["bytes_total"] == 2 * 3 * 2 * 2**20
@@ -74,8 +91,9 @@ def test_set_overrides_and_seed(tmp_path: Path) -> None:
 
 def test_trace_and_timeline_outputs(tmp_path: Path) -> None:
     trace, png = tmp_path / "out" / "t.json", tmp_path / "out" / "t.png"
-    result = invoke("run", RING, *FAST, "--set", "cluster.topology.nodes=4", "--trace", trace,
-                    "--timeline", png)
+    result = invoke(
+        "run", RING, *FAST, "--set", "cluster.topology.nodes=4", "--trace", trace, "--timeline", png
+    )
     assert result.exit_code == 0, result.output
     events = json.loads(trace.read_text())["traceEvents"]
     spans = [e for e in events if e["ph"] == "X"]
@@ -83,7 +101,8 @@ def test_trace_and_timeline_outputs(tmp_path: Path) -> None:
     names = {e["args"]["name"] for e in events if e["ph"] == "M" and e["name"] == "thread_name"}
     assert {"compute", "comm", "n0->n1"} <= names
     assert max(e["ts"] + e["dur"] for e in spans) == pytest.approx(
-        6 * (0.5 + 2**18 / (50 * 2**30) * 1e6), rel=1e-9)  # microseconds
+        6 * (0.5 + 2**18 / (50 * 2**30) * 1e6), rel=1e-9
+    )  # microseconds
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
 
@@ -98,8 +117,18 @@ def test_validate_and_list(tmp_path: Path) -> None:
     ok = invoke("validate", RING)
     assert ok.exit_code == 0 and "ok" in ok.stdout and "8 devices" in ok.stdout
     listing = invoke("list").stdout
-    for word in ("collective", "allreduce/ring", "2(p-1)", "Thakur", "H100", "RaspberryPi4",
-                 "JetsonOrinNano", "fat_tree", "two_level", "NVLink4"):
+    for word in (
+        "collective",
+        "allreduce/ring",
+        "2(p-1)",
+        "Thakur",
+        "H100",
+        "RaspberryPi4",
+        "JetsonOrinNano",
+        "fat_tree",
+        "two_level",
+        "NVLink4",
+    ):
         assert word in listing
 
 
@@ -120,8 +149,11 @@ def test_simulation_failure_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
     def broken(cluster, params):
         raise SimulationError("deadlock at t=0 s: ring allreduce is still waiting")
 
-    monkeypatch.setitem(registry._REGISTRY, "collective",
-                        registry.WorkloadKind(kind.name, kind.description, kind.params, broken))
+    monkeypatch.setitem(
+        registry._REGISTRY,
+        "collective",
+        registry.WorkloadKind(kind.name, kind.description, kind.params, broken),
+    )
     result = invoke("run", RING, *FAST)
     assert result.exit_code == 3
     assert "deadlock" in result.stderr and "Traceback" not in result.output
@@ -130,37 +162,53 @@ def test_simulation_failure_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
 BAD_INPUTS = [
     # (yaml text or None for a missing file, extra args, words the message must contain)
     ("name: t\n  bad: x\n", [], ["line 2", "YAML syntax error"]),
-    (GOOD.replace("size: 1 MiB", "sise: 1 MiB"), [], ["workload.sise", "unknown key",
-                                                     "did you mean 'size'"]),
+    (
+        GOOD.replace("size: 1 MiB", "sise: 1 MiB"),
+        [],
+        ["workload.sise", "unknown key", "did you mean 'size'"],
+    ),
     (GOOD, ["--set", "cluster.device=H1000"], ["cluster.device", "H1000", "H100"]),
     (GOOD, ["--set", "workload.size=64 MiX"], ["workload.size", "64 MiX", "MiB"]),
     (GOOD, ["--set", "cluster.link.bandwidth=0"], ["cluster.link.bandwidth", "0", "positive"]),
-    (GOOD, ["--set", "cluster.topology.nodes=1"], ["cluster.topology", "ring", "at least 2",
-                                                  "got 1"]),
+    (
+        GOOD,
+        ["--set", "cluster.topology.nodes=1"],
+        ["cluster.topology", "ring", "at least 2", "got 1"],
+    ),
     (GOOD, ["--set", "workload.kind=colective"], ["workload.kind", "colective", "collective"]),
     (GOOD, ["--set", "workload.algorithm=rign"], ["workload.algorithm", "rign", "ring"]),
     (GOOD, ["--set", "workload.size=-4"], ["workload.size", "-4", "positive"]),
     (GOOD, ["--set", "workload.size=3"], ["workload.size", "float32"]),
-    (GOOD, ["--set", "cluster.topology.kind=torus3d"], ["cluster.topology.kind", "torus3d",
-                                                       "torus2d"]),
+    (
+        GOOD,
+        ["--set", "cluster.topology.kind=torus3d"],
+        ["cluster.topology.kind", "torus3d", "torus2d"],
+    ),
     ("", [], ["empty"]),
     ("- just\n- a list\n", [], ["not a mapping"]),
     (None, [], ["no such file"]),
-    ("name: t\ncluster:\n  topology: {kind: custom, nodes: [{name: 'w[0-3]'}],"
-     " links: [{a: w0, b: w1}, {a: w2, b: w3}]}\n  link: {bandwidth: 1 GB/s}\n"
-     "workload: {kind: collective, op: allreduce, size: 1 MiB}\n", [],
-     ["cluster.topology", "disconnected", "w0", "w2"]),
-    ("name: t\ncluster:\n  topology: {kind: custom, nodes: [{name: 'w[0-3]'}],"
-     " links: [{a: 'w[0-3]', b: hub}]}\n  link: {bandwidth: 1 GB/s}\n"
-     "workload: {kind: collective, op: allreduce, size: 1 MiB}\n", [],
-     ["cluster.topology", "hub"]),
+    (
+        "name: t\ncluster:\n  topology: {kind: custom, nodes: [{name: 'w[0-3]'}],"
+        " links: [{a: w0, b: w1}, {a: w2, b: w3}]}\n  link: {bandwidth: 1 GB/s}\n"
+        "workload: {kind: collective, op: allreduce, size: 1 MiB}\n",
+        [],
+        ["cluster.topology", "disconnected", "w0", "w2"],
+    ),
+    (
+        "name: t\ncluster:\n  topology: {kind: custom, nodes: [{name: 'w[0-3]'}],"
+        " links: [{a: 'w[0-3]', b: hub}]}\n  link: {bandwidth: 1 GB/s}\n"
+        "workload: {kind: collective, op: allreduce, size: 1 MiB}\n",
+        [],
+        ["cluster.topology", "hub"],
+    ),
     (GOOD, ["--set", "nonsense"], ["--set", "KEY=VALUE"]),
 ]
 
 
 @pytest.mark.parametrize(("text", "args", "words"), BAD_INPUTS)
-def test_bad_input_exits_2_with_a_clear_message(tmp_path: Path, text: str | None,
-                                                args: list[str], words: list[str]) -> None:
+def test_bad_input_exits_2_with_a_clear_message(
+    tmp_path: Path, text: str | None, args: list[str], words: list[str]
+) -> None:
     path = tmp_path / "missing.yaml" if text is None else write(tmp_path, text)
     result = invoke("run", path, *args)
     assert result.exit_code == 2, result.output
@@ -181,8 +229,12 @@ def test_validate_reports_bad_input_too(tmp_path: Path) -> None:
 def test_console_script_entry_point_without_traceback(tmp_path: Path) -> None:
     """The real process: bad input exits 2 with nothing but the message on stderr."""
     path = write(tmp_path, GOOD.replace("size: 1 MiB", "size: 1 MiX"))
-    proc = subprocess.run([sys.executable, "-m", "clustersim", "run", str(path)],
-                          capture_output=True, text=True, check=False)
+    proc = subprocess.run(
+        [sys.executable, "-m", "clustersim", "run", str(path)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("clustersim: ") and "Traceback" not in proc.stderr

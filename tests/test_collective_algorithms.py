@@ -33,31 +33,70 @@ MiB = 2**20
 BW = 50 * GiB
 LAT = 500e-9
 FLAT = sorted(key for key in ALGORITHMS if key[1] != "hierarchical")
-CHECK = {"allreduce": "allreduce_equals_sum", "reduce_scatter": "reduce_scatter_equals_sum",
-         "allgather": "allgather_equals_concat", "broadcast": "broadcast_equals_root",
-         "reduce": "reduce_equals_sum", "alltoall": "alltoall_equals_transpose"}
+CHECK = {
+    "allreduce": "allreduce_equals_sum",
+    "reduce_scatter": "reduce_scatter_equals_sum",
+    "allgather": "allgather_equals_concat",
+    "broadcast": "broadcast_equals_root",
+    "reduce": "reduce_equals_sum",
+    "alltoall": "alltoall_equals_transpose",
+}
 
 
-def scenario(op: str, algorithm: str, nodes: int = 8, size: float = 64 * MiB,
-             kind: str = "fully_connected", verify: bool = False, **workload) -> dict:
+def scenario(
+    op: str,
+    algorithm: str,
+    nodes: int = 8,
+    size: float = 64 * MiB,
+    kind: str = "fully_connected",
+    verify: bool = False,
+    **workload,
+) -> dict:
     return {
         "name": f"test-{op}-{algorithm}-{nodes}",
         "seed": 5,
-        "cluster": {"topology": {"kind": kind, "nodes": nodes},
-                    "link": {"bandwidth": BW, "latency": LAT}},
-        "workload": {"kind": "collective", "op": op, "algorithm": algorithm, "size": size,
-                     "verify": verify, **workload},
+        "cluster": {
+            "topology": {"kind": kind, "nodes": nodes},
+            "link": {"bandwidth": BW, "latency": LAT},
+        },
+        "workload": {
+            "kind": "collective",
+            "op": op,
+            "algorithm": algorithm,
+            "size": size,
+            "verify": verify,
+            **workload,
+        },
     }
 
 
-def two_level(machines: int = 4, gpus: int = 8, size: float = 4 * MiB, verify: bool = False,
-              algorithm: str = "hierarchical", **workload) -> dict:
+def two_level(
+    machines: int = 4,
+    gpus: int = 8,
+    size: float = 4 * MiB,
+    verify: bool = False,
+    algorithm: str = "hierarchical",
+    **workload,
+) -> dict:
     return {
         "name": "test-hierarchical",
-        "cluster": {"topology": {"kind": "two_level", "nodes": machines, "gpus_per_node": gpus,
-                                 "intra_link": "NVLink4", "inter_link": "100GbE"}},
-        "workload": {"kind": "collective", "op": "allreduce", "algorithm": algorithm,
-                     "size": size, "verify": verify, **workload},
+        "cluster": {
+            "topology": {
+                "kind": "two_level",
+                "nodes": machines,
+                "gpus_per_node": gpus,
+                "intra_link": "NVLink4",
+                "inter_link": "100GbE",
+            }
+        },
+        "workload": {
+            "kind": "collective",
+            "op": "allreduce",
+            "algorithm": algorithm,
+            "size": size,
+            "verify": verify,
+            **workload,
+        },
     }
 
 
@@ -65,8 +104,15 @@ def _layout(op: str, name: str, p: int, elements: int, tree_chunks: int = 2) -> 
     return chunk_lengths(elements, ALGORITHMS[(op, name)].layout(p, tree_chunks))
 
 
-def _kernel_result(op: str, name: str, p: int, elements: int, root: int = 0,
-                   tree_chunks: int = 2, drop_last: bool = False) -> dict:
+def _kernel_result(
+    op: str,
+    name: str,
+    p: int,
+    elements: int,
+    root: int = 0,
+    tree_chunks: int = 2,
+    drop_last: bool = False,
+) -> dict:
     """Replay an algorithm's kernel on random data; check it against the direct computation."""
     rng = np.random.default_rng(p * 7919 + elements)
     lengths = _layout(op, name, p, elements, tree_chunks)
@@ -91,8 +137,9 @@ def test_kernels_compute_the_collective(op: str, name: str) -> None:
 @pytest.mark.parametrize("tree_chunks", [1, 3, 5])
 def test_double_binary_tree_kernel_for_any_pipeline_depth(tree_chunks: int) -> None:
     for p in (2, 3, 5, 6, 11, 16):
-        assert _kernel_result("allreduce", "double_binary_tree", p, 200,
-                              tree_chunks=tree_chunks)["passed"]
+        assert _kernel_result("allreduce", "double_binary_tree", p, 200, tree_chunks=tree_chunks)[
+            "passed"
+        ]
 
 
 @pytest.mark.parametrize(("op", "name"), FLAT)
@@ -113,8 +160,9 @@ def test_verified_runs_pass_for_every_algorithm() -> None:
 @pytest.mark.parametrize(("machines", "gpus"), [(4, 8), (3, 2), (1, 4), (3, 1)])
 def test_hierarchical_kernel_and_time_on_two_level(machines: int, gpus: int) -> None:
     for reduction in ("free", "device"):
-        result = clustersim.run(two_level(machines, gpus, 4 * 64 * machines * gpus, verify=True,
-                                          reduction=reduction))
+        result = clustersim.run(
+            two_level(machines, gpus, 4 * 64 * machines * gpus, verify=True, reduction=reduction)
+        )
         assert result.checks["allreduce_equals_sum"]["passed"]
         sim, formula = result.metrics["time_s"], result.analytic["time_s"]
         assert abs(sim - formula) / formula < 1e-6
@@ -188,37 +236,48 @@ def test_formula_hand_values() -> None:
     a, b, g, n = 1e-6, 1e-9, 1e-10, 1e6
     # Rabenseifner, p = 8: 2·3·α + 2·(7/8)·nβ + (7/8)·nγ
     assert recursive.halving_doubling_allreduce_time(n, 8, a, b, g) == pytest.approx(
-        6 * a + 1.75 * n * b + 0.875 * n * g, rel=1e-15)
+        6 * a + 1.75 * n * b + 0.875 * n * g, rel=1e-15
+    )
     # MPICH's non-power-of-two comment, p = 6 (p' = 4): (2·2+2)α + (2·3/4 + 2)nβ + (1 + 3/4)nγ
     assert recursive.halving_doubling_allreduce_time(n, 6, a, b, g) == pytest.approx(
-        6 * a + 3.5 * n * b + 1.75 * n * g, rel=1e-15)
+        6 * a + 3.5 * n * b + 1.75 * n * g, rel=1e-15
+    )
     assert recursive.recursive_doubling_allreduce_time(n, 8, a, b, g) == pytest.approx(
-        3 * (a + n * b + n * g), rel=1e-15)
+        3 * (a + n * b + n * g), rel=1e-15
+    )
     assert recursive.recursive_doubling_allreduce_time(n, 6, a, b, g) == pytest.approx(
-        4 * (a + n * b) + 3 * n * g, rel=1e-15)
+        4 * (a + n * b) + 3 * n * g, rel=1e-15
+    )
     assert recursive.recursive_doubling_allgather_time(n, 8, a, b) == pytest.approx(
-        3 * a + 7 / 8 * n * b, rel=1e-15)
+        3 * a + 7 / 8 * n * b, rel=1e-15
+    )
     # p = 6: fold n/6, steps of 2+min(1,2)=3 and... chunks (1 + 3 + 4 + 5) · n/6
     assert recursive.recursive_doubling_allgather_time(n, 6, a, b) == pytest.approx(
-        4 * a + (4 - 1 + 3 + 6) * n / 6 * b, rel=1e-15)
+        4 * a + (4 - 1 + 3 + 6) * n / 6 * b, rel=1e-15
+    )
     assert recursive.recursive_halving_reduce_scatter_time(n, 8, a, b, g) == pytest.approx(
-        3 * a + 7 / 8 * n * (b + g), rel=1e-15)
+        3 * a + 7 / 8 * n * (b + g), rel=1e-15
+    )
     assert trees.tree_allreduce_time(n, 5, a, b, g) == pytest.approx(
-        6 * (a + n * b) + 3 * n * g, rel=1e-15)
+        6 * (a + n * b) + 3 * n * g, rel=1e-15
+    )
     assert trees.binomial_broadcast_time(n, 9, a, b) == pytest.approx(4 * (a + n * b))
     assert direct.direct_allreduce_time(n, 8, a, b, g) == pytest.approx(
-        2 * a + 2 * n / 8 * b + 7 / 8 * n * g)
+        2 * a + 2 * n / 8 * b + 7 / 8 * n * g
+    )
     assert direct.pairwise_alltoall_time(n, 8, a, b) == pytest.approx(7 * (a + n / 8 * b))
     # double binary tree, p = 8 (depth 3), k = 4: 2·(4+2) steps of n/8, g = 2·7 - 3 = 11 chunks
     assert trees.double_binary_tree_allreduce_time(n, 8, a, b, g, chunks=4) == pytest.approx(
-        12 * (a + n / 8 * b) + 11 * n / 8 * g)
+        12 * (a + n / 8 * b) + 11 * n / 8 * g
+    )
 
 
 def test_default_pipeline_chunk_and_events() -> None:
     result = clustersim.run(scenario("allreduce", "double_binary_tree", 8, 64 * MiB))
     k = 32 * MiB // DEFAULT_PIPELINE_CHUNK
     assert result.analytic["time_s"] == pytest.approx(
-        trees.double_binary_tree_allreduce_time(64 * MiB, 8, LAT, 1 / BW, chunks=k))
+        trees.double_binary_tree_allreduce_time(64 * MiB, 8, LAT, 1 / BW, chunks=k)
+    )
     assert result.metrics["sim_events"] <= 3 * 2 * (k + 2) + 10
 
 
@@ -261,8 +320,9 @@ def test_oversubscribed_uplink_slows_a_direct_alltoall() -> None:
 
 
 def test_double_binary_tree_with_three_ranks_shares_a_link() -> None:
-    result = clustersim.run(scenario("allreduce", "double_binary_tree", 3, 6 * MiB,
-                                     pipeline_chunk=MiB))
+    result = clustersim.run(
+        scenario("allreduce", "double_binary_tree", 3, 6 * MiB, pipeline_chunk=MiB)
+    )
     assert result.metrics["time_s"] > 1.05 * result.analytic["time_s"]
 
 
@@ -273,35 +333,51 @@ def test_hierarchical_beats_the_flat_ring_across_machines() -> None:
 
 
 def test_recursive_doubling_at_1024_ranks_is_cheap_in_events() -> None:
-    result = clustersim.run(scenario("allreduce", "recursive_doubling", 1024, 64 * MiB,
-                                     kind="switch"))
+    result = clustersim.run(
+        scenario("allreduce", "recursive_doubling", 1024, 64 * MiB, kind="switch")
+    )
     assert result.metrics["sim_events"] <= 3 * 10 + 10
     assert result.metrics["time_s"] == pytest.approx(result.analytic["time_s"], rel=1e-9)
 
 
 def test_collective_process_for_other_workloads() -> None:
-    cluster = Cluster(Simulation(0), topology.fully_connected(nodes=6, bandwidth=BW,
-                                                              latency=LAT), get_device("H100"))
-    cluster.sim.process(collective_process(cluster, cluster.ranks, "allreduce",
-                                           "halving_doubling", 48 * MiB), "ar")
+    cluster = Cluster(
+        Simulation(0),
+        topology.fully_connected(nodes=6, bandwidth=BW, latency=LAT),
+        get_device("H100"),
+    )
+    cluster.sim.process(
+        collective_process(cluster, cluster.ranks, "allreduce", "halving_doubling", 48 * MiB), "ar"
+    )
     cluster.sim.run()
     assert cluster.sim.now == pytest.approx(
-        recursive.halving_doubling_allreduce_time(48 * MiB, 6, LAT, 1 / BW), rel=1e-9)
+        recursive.halving_doubling_allreduce_time(48 * MiB, 6, LAT, 1 / BW), rel=1e-9
+    )
 
 
 # ------------------------------------------------------------------------------- bad input
-@pytest.mark.parametrize(("workload", "words"), [
-    ({"op": "broadcast", "algorithm": "ring"}, ["unknown algorithm 'ring'", "broadcast", "tree"]),
-    ({"op": "allreduce", "root": 1}, ["root only applies", "broadcast or reduce"]),
-    ({"op": "reduce", "algorithm": "tree", "root": -1}, ["workload.root", ">= 0"]),
-    ({"op": "reduce", "algorithm": "tree", "root": 8}, ["workload.root", "0..7"]),
-    ({"op": "allreduce", "algorithm": "ring", "pipeline_chunk": "1 MiB"},
-     ["pipeline_chunk", "double_binary_tree"]),
-    ({"op": "allreduce", "algorithm": "double_binary_tree", "pipeline_chunk": 0},
-     ["pipeline_chunk", "positive"]),
-    ({"op": "allreduce", "reduction": "gpu"}, ["workload.reduction"]),
-    ({"op": "allreduce", "algorithm": "hierarchical"}, ["hierarchical", "two_level", "ring"]),
-])
+@pytest.mark.parametrize(
+    ("workload", "words"),
+    [
+        (
+            {"op": "broadcast", "algorithm": "ring"},
+            ["unknown algorithm 'ring'", "broadcast", "tree"],
+        ),
+        ({"op": "allreduce", "root": 1}, ["root only applies", "broadcast or reduce"]),
+        ({"op": "reduce", "algorithm": "tree", "root": -1}, ["workload.root", ">= 0"]),
+        ({"op": "reduce", "algorithm": "tree", "root": 8}, ["workload.root", "0..7"]),
+        (
+            {"op": "allreduce", "algorithm": "ring", "pipeline_chunk": "1 MiB"},
+            ["pipeline_chunk", "double_binary_tree"],
+        ),
+        (
+            {"op": "allreduce", "algorithm": "double_binary_tree", "pipeline_chunk": 0},
+            ["pipeline_chunk", "positive"],
+        ),
+        ({"op": "allreduce", "reduction": "gpu"}, ["workload.reduction"]),
+        ({"op": "allreduce", "algorithm": "hierarchical"}, ["hierarchical", "two_level", "ring"]),
+    ],
+)
 def test_bad_params_raise_input_error(workload: dict, words: list[str]) -> None:
     spec = scenario("allreduce", "ring", 8, MiB)
     spec["workload"].update(workload)
@@ -331,6 +407,9 @@ def test_defaults_per_op_and_listing() -> None:
 
 def test_busbw_factors_follow_nccl_tests() -> None:
     for op, factor in (("broadcast", 1.0), ("reduce", 1.0), ("alltoall", 7 / 8)):
-        m = clustersim.run(scenario(op, ALGORITHMS[(op, "tree" if op != "alltoall" else
-                                                    "direct")].name, 8, 8 * MiB)).metrics
+        m = clustersim.run(
+            scenario(
+                op, ALGORITHMS[(op, "tree" if op != "alltoall" else "direct")].name, 8, 8 * MiB
+            )
+        ).metrics
         assert m["busbw_Bps"] == pytest.approx(m["algbw_Bps"] * factor, rel=1e-15)

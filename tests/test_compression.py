@@ -56,13 +56,16 @@ def test_sparse_encoding_round_trip() -> None:
     payload = encode_sparse([(idx, vals), dense, empty])
     assert payload.size == sparse_layer_bytes(idx) + 3 * 4 + 4
     (got_idx, got_vals), got_dense, (none, _) = decode_sparse(
-        payload, [(50_000, True), (3, False), (10, True)])
+        payload, [(50_000, True), (3, False), (10, True)]
+    )
     assert np.array_equal(got_idx, idx)
     assert np.array_equal(got_vals, vals.astype(np.float32))  # float32 on the wire, exactly
     assert np.array_equal(got_dense, dense) and none.size == 0
     with pytest.raises(ValueError, match="trailing"):
-        decode_sparse(np.concatenate([payload, [0]]).astype(np.uint8),
-                      [(50_000, True), (3, False), (10, True)])
+        decode_sparse(
+            np.concatenate([payload, [0]]).astype(np.uint8),
+            [(50_000, True), (3, False), (10, True)],
+        )
 
 
 def test_run_length_encoding_size_at_999_sparsity() -> None:
@@ -100,7 +103,7 @@ def test_warmup_schedule_is_the_papers() -> None:
 
 
 def test_fractional_warmup_is_cut_into_stages() -> None:
-    assert dgc_keep_fraction(0.2, 0.999, 0.5) == pytest.approx(0.001 ** 0.5)
+    assert dgc_keep_fraction(0.2, 0.999, 0.5) == pytest.approx(0.001**0.5)
     assert dgc_keep_fraction(0.5, 0.999, 0.5) == pytest.approx(0.001)
     stages = [dgc_keep_fraction(e, 0.999, 1.5) for e in (0.1, 0.8, 1.6)]
     assert stages == pytest.approx([0.1, 0.01, 0.001])
@@ -120,11 +123,11 @@ def test_topk_picks_largest_magnitudes() -> None:
     assert topk_indices(values, 0).size == 0 and topk_indices(values, 9).size == 6
 
 
-def compressor(n: int = 1000, workers: int = 1, momentum: float = 0.0, **kwargs
-               ) -> DGCCompressor:
+def compressor(n: int = 1000, workers: int = 1, momentum: float = 0.0, **kwargs) -> DGCCompressor:
     kwargs.setdefault("sparsity", 0.99)
-    return DGCCompressor({"a": (n,), "b": (n // 2,)}, frozenset({"a", "b"}), workers, momentum,
-                         **kwargs)
+    return DGCCompressor(
+        {"a": (n,), "b": (n // 2,)}, frozenset({"a", "b"}), workers, momentum, **kwargs
+    )
 
 
 def test_residual_keeps_what_was_not_sent_every_step() -> None:
@@ -206,8 +209,9 @@ def test_ternary_values_and_clipping() -> None:
         ternarize(clipped, rng, scale=0.5 * s)
 
 
-def _mean_error(draw, g: np.ndarray, draws: int, rng: np.random.Generator
-                ) -> tuple[np.ndarray, float]:
+def _mean_error(
+    draw, g: np.ndarray, draws: int, rng: np.random.Generator
+) -> tuple[np.ndarray, float]:
     s = float(np.abs(g).max())
     total = np.zeros_like(g)
     for _ in range(draws):
@@ -245,15 +249,32 @@ def test_biased_rounding_fails_the_bound() -> None:
 
 
 # ---------------------------------------------------------------------- the workload kind
-def scenario(nodes: int = 4, topology: str = "switch", bandwidth: float = GBPS,
-             latency: float = 50e-6, device: str = "RaspberryPi4", **workload) -> dict:
-    base = {"kind": "data_parallel", "iterations": 30, "model": [16, 64, 64, 4],
-            "dataset": {"samples": 512, "test_samples": 256}, "batch_size": 16}
+def scenario(
+    nodes: int = 4,
+    topology: str = "switch",
+    bandwidth: float = GBPS,
+    latency: float = 50e-6,
+    device: str = "RaspberryPi4",
+    **workload,
+) -> dict:
+    base = {
+        "kind": "data_parallel",
+        "iterations": 30,
+        "model": [16, 64, 64, 4],
+        "dataset": {"samples": 512, "test_samples": 256},
+        "batch_size": 16,
+    }
     base.update(workload)
-    return {"name": "compression-test", "seed": 5,
-            "cluster": {"topology": {"kind": topology, "nodes": nodes}, "device": device,
-                        "link": {"bandwidth": bandwidth, "latency": latency}},
-            "workload": base}
+    return {
+        "name": "compression-test",
+        "seed": 5,
+        "cluster": {
+            "topology": {"kind": topology, "nodes": nodes},
+            "device": device,
+            "link": {"bandwidth": bandwidth, "latency": latency},
+        },
+        "workload": base,
+    }
 
 
 DGC = {"method": "dgc", "sparsity": 0.99, "warmup_epochs": 1}
@@ -263,11 +284,14 @@ TERNGRAD = {"method": "terngrad"}
 @pytest.mark.parametrize("sync", ["allreduce", "parameter_server"])
 @pytest.mark.parametrize("method", [DGC, TERNGRAD], ids=["dgc", "terngrad"])
 def test_compressed_runs_pass_their_checks(method: dict, sync: str) -> None:
-    result = clustersim.run(scenario(nodes=5, compression=method, sync=sync, overlap=True,
-                                     bucket_size=10_000))
+    result = clustersim.run(
+        scenario(nodes=5, compression=method, sync=sync, overlap=True, bucket_size=10_000)
+    )
     m, checks = result.metrics, result.checks
-    expected = {"compressed_exchange_exact",
-                "dgc_residual_conserved" if method is DGC else "terngrad_unbiased"}
+    expected = {
+        "compressed_exchange_exact",
+        "dgc_residual_conserved" if method is DGC else "terngrad_unbiased",
+    }
     assert set(checks) == expected
     assert all(c["passed"] for c in checks.values()), checks
     assert m["buckets"] > 1
@@ -291,14 +315,24 @@ def test_terngrad_bytes_are_two_bits_per_element() -> None:
 def test_dgc_without_sparsity_or_masking_is_momentum_sgd() -> None:
     """Sparsity 0, no masking, no clipping: U is the velocity, every entry is sent each step,
     and w -= lr·Σ_k U_k is momentum SGD. Only the float32 values on the wire differ."""
-    result = clustersim.run(scenario(iterations=40, compression={
-        "method": "dgc", "sparsity": 0.0, "momentum_masking": False, "clipping": False}))
+    result = clustersim.run(
+        scenario(
+            iterations=40,
+            compression={
+                "method": "dgc",
+                "sparsity": 0.0,
+                "momentum_masking": False,
+                "clipping": False,
+            },
+        )
+    )
     m = result.metrics
     np.testing.assert_allclose(m["train_loss_curve"], m["dense_train_loss_curve"], rtol=1e-6)
     assert m["final_accuracy"] == m["dense_final_accuracy"]
     # the same with masking is not: sent entries lose their velocity
-    masked = clustersim.run(scenario(iterations=40, compression={
-        "method": "dgc", "sparsity": 0.0, "clipping": False})).metrics
+    masked = clustersim.run(
+        scenario(iterations=40, compression={"method": "dgc", "sparsity": 0.0, "clipping": False})
+    ).metrics
     assert abs(masked["final_loss"] - m["dense_final_loss"]) > 1e-3
 
 
@@ -320,10 +354,12 @@ def test_dgc_negative_control_fails(monkeypatch: pytest.MonkeyPatch) -> None:
 
 def test_terngrad_negative_control_fails(monkeypatch: pytest.MonkeyPatch) -> None:
     """Rounding instead of sampling is biased, and the check over the run notices."""
+
     def rounding(g, rng, scale=None):  # type: ignore[no-untyped-def]
         s = float(np.abs(g).max()) if scale is None else scale
         return s, (np.sign(g) * (np.abs(g) / s > 0.5)).astype(np.int8) if s else np.zeros(
-            g.shape, dtype=np.int8)
+            g.shape, dtype=np.int8
+        )
 
     monkeypatch.setattr("clustersim.training.data_parallel.ternarize", rounding)
     result = clustersim.run(scenario(compression=TERNGRAD, iterations=60, compare_dense=False))
@@ -334,10 +370,20 @@ def test_terngrad_negative_control_fails(monkeypatch: pytest.MonkeyPatch) -> Non
 @pytest.mark.parametrize("method", ["dgc", "terngrad"])
 def test_timing_only_compression_matches_formula(method: str, sync: str) -> None:
     """A profile model: expected payload sizes in simulation and formula alike."""
-    result = clustersim.run(scenario(nodes=5, bandwidth=10 * GBPS, device="V100",
-                                     model={"builtin": "resnet50"}, batch_size=32,
-                                     iterations=12, sync=sync, compression={"method": method},
-                                     dataset={"samples": 1024}, workers=4))
+    result = clustersim.run(
+        scenario(
+            nodes=5,
+            bandwidth=10 * GBPS,
+            device="V100",
+            model={"builtin": "resnet50"},
+            batch_size=32,
+            iterations=12,
+            sync=sync,
+            compression={"method": method},
+            dataset={"samples": 1024},
+            workers=4,
+        )
+    )
     m, a = result.metrics, result.analytic
     assert not result.checks and "final_accuracy" not in m
     # exact for the all-gather; the parameter-server formula rounds a payload up to whole
@@ -352,10 +398,15 @@ def test_dgc_999_stays_close_to_dense_with_100x_fewer_bytes() -> None:
 
     A [32, 512, 512, 10] MLP has 280 k weights, so 0.1 % is 280 entries per step.
     """
-    result = clustersim.run(scenario(
-        model=[32, 512, 512, 10], iterations=200, batch_size=16,
-        dataset={"samples": 1024, "test_samples": 1024},
-        compression={"method": "dgc", "sparsity": 0.999, "warmup_epochs": 1}))
+    result = clustersim.run(
+        scenario(
+            model=[32, 512, 512, 10],
+            iterations=200,
+            batch_size=16,
+            dataset={"samples": 1024, "test_samples": 1024},
+            compression={"method": "dgc", "sparsity": 0.999, "warmup_epochs": 1},
+        )
+    )
     m = result.metrics
     assert all(c["passed"] for c in result.checks.values())
     assert m["final_accuracy"] > 0.7  # chance is 0.1
@@ -366,11 +417,14 @@ def test_dgc_999_stays_close_to_dense_with_100x_fewer_bytes() -> None:
     assert m["time_per_iteration_s"] < m["dense_time_per_iteration_s"] / 4
 
 
-@pytest.mark.parametrize(("comp", "message"), [
-    ({"method": "zip"}, "method"),
-    ({"method": "dgc", "sparsity": 1.0}, "sparsity"),
-    ({"method": "terngrad", "sparsity": 0.9}, "sparsity"),
-])
+@pytest.mark.parametrize(
+    ("comp", "message"),
+    [
+        ({"method": "zip"}, "method"),
+        ({"method": "dgc", "sparsity": 1.0}, "sparsity"),
+        ({"method": "terngrad", "sparsity": 0.9}, "sparsity"),
+    ],
+)
 def test_compression_input_errors(comp: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         clustersim.run(scenario(compression=comp))

@@ -23,30 +23,52 @@ from clustersim.training.data_parallel import (
 GBPS = 1e9 / 8
 
 
-def scenario(nodes: int = 4, topology: str = "switch", bandwidth: float = 10 * GBPS,
-             latency: float = 5e-6, device: str = "H100", **workload) -> dict:
-    base = {"kind": "data_parallel", "iterations": 20,
-            "dataset": {"samples": 1024, "test_samples": 256}}
+def scenario(
+    nodes: int = 4,
+    topology: str = "switch",
+    bandwidth: float = 10 * GBPS,
+    latency: float = 5e-6,
+    device: str = "H100",
+    **workload,
+) -> dict:
+    base = {
+        "kind": "data_parallel",
+        "iterations": 20,
+        "dataset": {"samples": 1024, "test_samples": 256},
+    }
     base.update(workload)
     return {
         "name": "dp-test",
         "seed": 3,
-        "cluster": {"topology": {"kind": topology, "nodes": nodes}, "device": device,
-                    "link": {"bandwidth": bandwidth, "latency": latency}},
+        "cluster": {
+            "topology": {"kind": topology, "nodes": nodes},
+            "device": device,
+            "link": {"bandwidth": bandwidth, "latency": latency},
+        },
         "workload": base,
     }
 
 
 # ------------------------------------------------------------------- numerics and the check
-@pytest.mark.parametrize("workload", [
-    {},
-    {"algorithm": "recursive_doubling"},
-    {"algorithm": "halving_doubling", "workers": 3},
-    {"sync": "parameter_server", "servers": 2},
-    {"overlap": True, "bucket_size": 1000, "model": [16, 32, 32, 4]},
-    {"lr_scaling": "linear", "warmup": 0.5},
-], ids=["ring", "recursive_doubling", "halving_doubling_3", "ps_2_servers", "overlap",
-        "linear_warmup"])
+@pytest.mark.parametrize(
+    "workload",
+    [
+        {},
+        {"algorithm": "recursive_doubling"},
+        {"algorithm": "halving_doubling", "workers": 3},
+        {"sync": "parameter_server", "servers": 2},
+        {"overlap": True, "bucket_size": 1000, "model": [16, 32, 32, 4]},
+        {"lr_scaling": "linear", "warmup": 0.5},
+    ],
+    ids=[
+        "ring",
+        "recursive_doubling",
+        "halving_doubling_3",
+        "ps_2_servers",
+        "overlap",
+        "linear_warmup",
+    ],
+)
 def test_data_parallel_equals_single_worker(workload: dict) -> None:
     result = clustersim.run(scenario(nodes=5, **workload))
     record = result.checks["data_parallel_equals_single_worker"]
@@ -71,8 +93,9 @@ def test_check_catches_a_broken_allreduce(monkeypatch: pytest.MonkeyPatch) -> No
 
 
 def test_the_model_learns() -> None:
-    result = clustersim.run(scenario(iterations=150, dataset={"samples": 2048,
-                                                              "test_samples": 512}))
+    result = clustersim.run(
+        scenario(iterations=150, dataset={"samples": 2048, "test_samples": 512})
+    )
     m = result.metrics
     assert m["final_accuracy"] > 0.6  # chance is 0.1
     assert m["train_loss_curve"][-1] < 0.5 * m["train_loss_curve"][0]
@@ -81,9 +104,13 @@ def test_the_model_learns() -> None:
 
 
 def test_teacher_dataset_learns() -> None:
-    result = clustersim.run(scenario(iterations=150, model=[8, 64, 3],
-                                     dataset={"kind": "teacher", "samples": 2048,
-                                              "test_samples": 512}))
+    result = clustersim.run(
+        scenario(
+            iterations=150,
+            model=[8, 64, 3],
+            dataset={"kind": "teacher", "samples": 2048, "test_samples": 512},
+        )
+    )
     assert result.metrics["final_accuracy"] > 0.7  # chance is 1/3
 
 
@@ -97,8 +124,14 @@ def test_same_seed_same_result() -> None:
 def test_time_equals_formula_without_overlap() -> None:
     result = clustersim.run(scenario())
     m, a = result.metrics, result.analytic
-    for name in ("time_per_iteration_s", "compute_s", "communication_s",
-                 "exposed_communication_s", "scaling_efficiency", "bytes_total"):
+    for name in (
+        "time_per_iteration_s",
+        "compute_s",
+        "communication_s",
+        "exposed_communication_s",
+        "scaling_efficiency",
+        "bytes_total",
+    ):
         assert m[name] == pytest.approx(a[name], rel=1e-9), name
     assert m["exposed_communication_s"] == pytest.approx(m["communication_s"], rel=1e-9)
     assert m["scaling_efficiency"] == pytest.approx(m["compute_s"] / m["time_per_iteration_s"])
@@ -116,8 +149,9 @@ def test_parameter_server_traffic_is_2_w_g() -> None:
     m = result.metrics
     assert m["workers"] == 4
     assert m["bytes_total"] == 2 * 4 * m["gradient_bytes"] * 4
-    assert m["time_per_iteration_s"] == pytest.approx(result.analytic["time_per_iteration_s"],
-                                                      rel=1e-9)
+    assert m["time_per_iteration_s"] == pytest.approx(
+        result.analytic["time_per_iteration_s"], rel=1e-9
+    )
 
 
 RESNET = {"builtin": "resnet50"}
@@ -125,22 +159,39 @@ RESNET = {"builtin": "resnet50"}
 
 @pytest.mark.parametrize("overlap", [False, True])
 def test_timing_only_profile_matches_formula(overlap: bool) -> None:
-    result = clustersim.run(scenario(nodes=8, bandwidth=100 * GBPS, model=RESNET, overlap=overlap,
-                                     batch_size=64, iterations=3))
+    result = clustersim.run(
+        scenario(
+            nodes=8,
+            bandwidth=100 * GBPS,
+            model=RESNET,
+            overlap=overlap,
+            batch_size=64,
+            iterations=3,
+        )
+    )
     m, a = result.metrics, result.analytic
     assert "final_accuracy" not in m and not result.checks
-    for name in ("time_per_iteration_s", "compute_s", "communication_s",
-                 "exposed_communication_s"):
+    for name in ("time_per_iteration_s", "compute_s", "communication_s", "exposed_communication_s"):
         assert m[name] == pytest.approx(a[name], rel=1e-9), name
     assert m["gradient_bytes"] == pytest.approx(25.5e6 * 4, rel=0.02)  # 25.5 M parameters
 
 
 def test_overlap_hides_communication() -> None:
     # V100s on 400 Gbps: ~6 ms of compute against ~4 ms of all-reduce per iteration
-    runs = {o: clustersim.run(scenario(nodes=8, bandwidth=400 * GBPS, device="V100",
-                                       model=RESNET, overlap=o, batch_size=64,
-                                       iterations=2)).metrics
-            for o in (False, True)}
+    runs = {
+        o: clustersim.run(
+            scenario(
+                nodes=8,
+                bandwidth=400 * GBPS,
+                device="V100",
+                model=RESNET,
+                overlap=o,
+                batch_size=64,
+                iterations=2,
+            )
+        ).metrics
+        for o in (False, True)
+    }
     plain, hidden = runs[False], runs[True]
     assert hidden["buckets"] > 1 and plain["buckets"] == 1
     assert hidden["compute_s"] == pytest.approx(plain["compute_s"])
@@ -173,8 +224,9 @@ def test_linear_scaling_and_warmup() -> None:
 
 
 def test_timeline_has_every_kernel_and_bucket() -> None:
-    result = clustersim.run(scenario(iterations=2, overlap=True, bucket_size=1000,
-                                     model=[16, 32, 32, 4]), trace=True)
+    result = clustersim.run(
+        scenario(iterations=2, overlap=True, bucket_size=1000, model=[16, 32, 32, 4]), trace=True
+    )
     names = {s.name.split()[0] for s in result.trace.spans if s.lane == ("n0", "compute")}
     assert names == {"forward", "backward", "update"}
     buckets = [s for s in result.trace.spans if s.lane == ("gradients", "exchange")]
@@ -214,17 +266,20 @@ def test_datasets_are_deterministic_and_shaped() -> None:
 
 
 # --------------------------------------------------------------------------------- errors
-@pytest.mark.parametrize(("workload", "message"), [
-    ({"warmup": 1}, "lr_scaling"),
-    ({"iterations": 5, "epochs": 1}, "not both"),
-    ({"model": [16, 8, 4], "dataset": {"features": 10}}, "dataset.features"),
-    ({"model": [16]}, "MLP layer sizes"),
-    ({"servers": 2}, "parameter_server"),
-    ({"algorithm": "nope"}, "unknown all-reduce algorithm"),
-    ({"workers": 9}, "more than"),
-    ({"batch_size": 512}, "global batch"),
-    ({"dataset": {"kind": "teacher", "separation": 2}}, "separation"),
-])
+@pytest.mark.parametrize(
+    ("workload", "message"),
+    [
+        ({"warmup": 1}, "lr_scaling"),
+        ({"iterations": 5, "epochs": 1}, "not both"),
+        ({"model": [16, 8, 4], "dataset": {"features": 10}}, "dataset.features"),
+        ({"model": [16]}, "MLP layer sizes"),
+        ({"servers": 2}, "parameter_server"),
+        ({"algorithm": "nope"}, "unknown all-reduce algorithm"),
+        ({"workers": 9}, "more than"),
+        ({"batch_size": 512}, "global batch"),
+        ({"dataset": {"kind": "teacher", "separation": 2}}, "separation"),
+    ],
+)
 def test_input_errors(workload: dict, message: str) -> None:
     with pytest.raises(InputError, match=message):
         clustersim.run(scenario(**workload))

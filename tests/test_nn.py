@@ -24,6 +24,7 @@ def _rng(seed: int = 0) -> np.random.Generator:
 def _loss_of(model, x, labels, normalizer=None):
     def f() -> float:
         return softmax_cross_entropy(model(x), labels, normalizer)[0]
+
     return f
 
 
@@ -74,8 +75,11 @@ def test_mlp_gradients_match_finite_differences() -> None:
     _, g = softmax_cross_entropy(logits, labels)
     _, grads = model.backward(g, caches)
     params = model.parameters()
-    assert set(grads) == set(params) == {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight",
-                                         "4.bias"}
+    assert (
+        set(grads)
+        == set(params)
+        == {"0.weight", "0.bias", "2.weight", "2.bias", "4.weight", "4.bias"}
+    )
     for name, p in params.items():
         numeric = numerical_gradient(_loss_of(model, x, labels), p)
         np.testing.assert_allclose(grads[name], numeric, rtol=1e-6, atol=1e-9, err_msg=name)

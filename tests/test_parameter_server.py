@@ -29,16 +29,29 @@ C = 0.02
 RING = Path(__file__).resolve().parents[1] / "scenarios" / "ring_allreduce.yaml"
 
 
-def scenario(workers: int = 4, nodes: int | None = None, topology_kind: str = "switch",
-             seed: int = 3, **workload) -> dict:
-    spec = {"kind": "parameter_server", "workers": workers, "model_size": G, "compute": C,
-            "iterations": 3, **workload}
+def scenario(
+    workers: int = 4,
+    nodes: int | None = None,
+    topology_kind: str = "switch",
+    seed: int = 3,
+    **workload,
+) -> dict:
+    spec = {
+        "kind": "parameter_server",
+        "workers": workers,
+        "model_size": G,
+        "compute": C,
+        "iterations": 3,
+        **workload,
+    }
     servers = spec.get("servers") or 1
     return {
         "name": "ps-test",
         "seed": seed,
-        "cluster": {"topology": {"kind": topology_kind, "nodes": nodes or workers + servers},
-                    "link": {"bandwidth": BW, "latency": LAT}},
+        "cluster": {
+            "topology": {"kind": topology_kind, "nodes": nodes or workers + servers},
+            "link": {"bandwidth": BW, "latency": LAT},
+        },
         "workload": spec,
     }
 
@@ -84,8 +97,13 @@ def test_hand_formula_one_server_on_a_switch() -> None:
 def test_contention_free_time_equals_formula(mode: str, workers: int, servers: int) -> None:
     extra = {"staleness": 1} if mode == "ssp" else {}
     result = run(workers=workers, servers=servers, mode=mode, **extra)
-    for name in ("time_per_iteration_s", "communication_s", "bytes_total", "bytes_max_link",
-                 "server_link_utilization"):
+    for name in (
+        "time_per_iteration_s",
+        "communication_s",
+        "bytes_total",
+        "bytes_max_link",
+        "server_link_utilization",
+    ):
         sim, formula = result.metrics[name], result.analytic[name]
         assert abs(sim - formula) / formula < 1e-6, name
 
@@ -103,8 +121,12 @@ def test_oversubscribed_uplink_makes_the_sim_slower() -> None:
     them B/8 each (4 flows on the uplink) and the 3 local workers B/6, so a phase streams for
     8·G/B instead of the formula's 7·G/B."""
     spec = scenario(workers=7, compute=0)
-    spec["cluster"]["topology"] = {"kind": "switch", "nodes": 8, "groups": 2,
-                                   "uplink_bandwidth": BW / 2}
+    spec["cluster"]["topology"] = {
+        "kind": "switch",
+        "nodes": 8,
+        "groups": 2,
+        "uplink_bandwidth": BW / 2,
+    }
     result = clustersim.run(spec)
     sim, formula = result.metrics["communication_s"], result.analytic["communication_s"]
     assert sim > formula
@@ -125,8 +147,7 @@ def test_compute_in_flops_runs_on_the_roofline() -> None:
 def test_server_link_utilization_formula() -> None:
     m = run(workers=8).metrics
     busy = 2 * 8 * G / BW  # push and pull streaming through the server's link
-    assert m["server_link_utilization"] == pytest.approx(busy / m["time_per_iteration_s"],
-                                                         rel=1e-9)
+    assert m["server_link_utilization"] == pytest.approx(busy / m["time_per_iteration_s"], rel=1e-9)
 
 
 def test_phase_time_terms() -> None:
@@ -140,10 +161,17 @@ def test_ps_grows_with_n_while_ring_stays_flat() -> None:
     ps_times, ring_times = [], []
     for n in (2, 4, 8, 16):
         ps_times.append(run(workers=n, nodes=17, compute=0).metrics["time_per_iteration_s"])
-        ring = clustersim.run(RING, [
-            "cluster.topology.kind=switch", f"cluster.topology.nodes={n}",
-            f"cluster.link.bandwidth={BW}", f"cluster.link.latency={LAT}",
-            f"workload.size={G}", "workload.verify=false"])
+        ring = clustersim.run(
+            RING,
+            [
+                "cluster.topology.kind=switch",
+                f"cluster.topology.nodes={n}",
+                f"cluster.link.bandwidth={BW}",
+                f"cluster.link.latency={LAT}",
+                f"workload.size={G}",
+                "workload.verify=false",
+            ],
+        )
         ring_times.append(ring.metrics["time_s"])
     assert ps_times == pytest.approx([2 * (2 * LAT + n * G / BW) for n in (2, 4, 8, 16)])
     assert ring_times[-1] < 2 * ring_times[0]  # ring: 2(N-1)/N·G/B, bounded by 2G/B
@@ -157,24 +185,31 @@ def test_fixed_stragglers_slow_the_barrier_by_the_max_exactly() -> None:
     result = run(workers=4, stragglers=factors)
     m, a = result.metrics, result.analytic
     assert m["time_per_iteration_s"] - a["time_per_iteration_s"] == pytest.approx(
-        C * (max(factors) - 1), rel=1e-9)
-    assert m["time_per_iteration_s"] == pytest.approx(a["time_per_iteration_with_stragglers_s"],
-                                                      rel=1e-9)
-    assert m["straggler_idle_s"] == pytest.approx(3 * sum(C * (3.0 - f) for f in factors),
-                                                  rel=1e-9)
+        C * (max(factors) - 1), rel=1e-9
+    )
+    assert m["time_per_iteration_s"] == pytest.approx(
+        a["time_per_iteration_with_stragglers_s"], rel=1e-9
+    )
+    assert m["straggler_idle_s"] == pytest.approx(3 * sum(C * (3.0 - f) for f in factors), rel=1e-9)
     assert m["compute_s"] == pytest.approx(C * np.mean(factors), rel=1e-12)
     # every worker's step is compute + barrier wait + communication
     per_worker_idle = m["straggler_idle_s"] / (4 * 3)
     assert m["compute_s"] + per_worker_idle + m["communication_s"] == pytest.approx(
-        m["time_per_iteration_s"], rel=1e-9)
+        m["time_per_iteration_s"], rel=1e-9
+    )
     assert m["straggler_idle_fraction"] == pytest.approx(
-        m["straggler_idle_s"] / (4 * m["time_s"]), rel=1e-12)
+        m["straggler_idle_s"] / (4 * m["time_s"]), rel=1e-12
+    )
 
 
 def test_random_stragglers_cost_the_expected_maximum() -> None:
     workers, iterations, sigma = 8, 1500, 0.5
-    result = run(workers=workers, iterations=iterations, seed=11,
-                 stragglers={"dist": "lognormal", "sigma": sigma})
+    result = run(
+        workers=workers,
+        iterations=iterations,
+        seed=11,
+        stragglers={"dist": "lognormal", "sigma": sigma},
+    )
     m, a = result.metrics, result.analytic
     delay = m["time_per_iteration_s"] - a["time_per_iteration_s"]
     assert delay > 0  # direction: the barrier waits for the slowest worker
@@ -195,7 +230,8 @@ def test_expected_order_statistic_against_closed_forms() -> None:
         assert got == pytest.approx(closed, rel=1e-6)
     # one lognormal: E[f] = exp(mu + sigma²/2)
     assert expected_order_statistic([2.0], "lognormal", mu=0.1, sigma=0.8) == pytest.approx(
-        2 * math.exp(0.1 + 0.32), rel=1e-6)
+        2 * math.exp(0.1 + 0.32), rel=1e-6
+    )
     assert order_statistic([3.0, 1.0, 2.0, 5.0], 1) == 3.0
 
 
@@ -232,10 +268,17 @@ def test_async_lockstep_staleness() -> None:
 @pytest.mark.parametrize("staleness", [0, 1, 3])
 def test_ssp_bounds_the_clock_gap(staleness: int) -> None:
     factors = [1.0, 1.0, 1.0, 4.0]
-    ssp = run(workers=4, mode="ssp", staleness=staleness, iterations=12, stragglers=factors,
-              model_size=4 * MB).metrics
-    free = run(workers=4, mode="async", iterations=12, stragglers=factors,
-               model_size=4 * MB).metrics
+    ssp = run(
+        workers=4,
+        mode="ssp",
+        staleness=staleness,
+        iterations=12,
+        stragglers=factors,
+        model_size=4 * MB,
+    ).metrics
+    free = run(
+        workers=4, mode="async", iterations=12, stragglers=factors, model_size=4 * MB
+    ).metrics
     assert ssp["clock_gap_max"] <= staleness
     # a gradient can be overtaken by at most 2s+1 pushes of each other worker
     assert ssp["staleness_max"] <= (4 - 1) * (2 * staleness + 1)
@@ -260,14 +303,20 @@ def test_random_stragglers_are_deterministic_per_seed() -> None:
 
 
 # ------------------------------------------------------------------------------ verification
-@pytest.mark.parametrize(("mode", "extra"), [
-    ("sync", {}), ("sync", {"backup_workers": 1, "stragglers": [1, 2, 3]}),
-    ("async", {"stragglers": {"dist": "exponential"}}), ("ssp", {"staleness": 1}),
-])
+@pytest.mark.parametrize(
+    ("mode", "extra"),
+    [
+        ("sync", {}),
+        ("sync", {"backup_workers": 1, "stragglers": [1, 2, 3]}),
+        ("async", {"stragglers": {"dist": "exponential"}}),
+        ("ssp", {"staleness": 1}),
+    ],
+)
 @pytest.mark.parametrize("dtype", ["float32", "float64", "float16"])
 def test_aggregate_equals_sum(mode: str, extra: dict, dtype: str) -> None:
-    result = run(workers=3, servers=2, model_size=8 * 1001, dtype=dtype, mode=mode,
-                 verify=True, **extra)
+    result = run(
+        workers=3, servers=2, model_size=8 * 1001, dtype=dtype, mode=mode, verify=True, **extra
+    )
     record = result.checks["ps_aggregate_equals_sum"]
     assert record["passed"], record
     assert record["pushes"] == 3 * 3 - result.metrics["gradients_dropped"]
@@ -302,21 +351,29 @@ def test_kernel_sums_shards() -> None:
 # ------------------------------------------------------------------------------- node choice
 def test_role_ps_nodes_are_the_servers() -> None:
     spec = {
-        "name": "ps-custom", "seed": 1,
-        "cluster": {"topology": {"kind": "custom", "nodes": [
-            {"name": "w[0-2]"}, {"name": "sw", "kind": "switch"},
-            {"name": "ps0", "role": "ps"}], "links": [{"a": "w[0-2]", "b": "sw"},
-                                                     {"a": "ps0", "b": "sw"}]},
-            "link": {"bandwidth": BW, "latency": LAT}},
-        "workload": {"kind": "parameter_server", "model_size": G, "compute": C,
-                     "iterations": 2},
+        "name": "ps-custom",
+        "seed": 1,
+        "cluster": {
+            "topology": {
+                "kind": "custom",
+                "nodes": [
+                    {"name": "w[0-2]"},
+                    {"name": "sw", "kind": "switch"},
+                    {"name": "ps0", "role": "ps"},
+                ],
+                "links": [{"a": "w[0-2]", "b": "sw"}, {"a": "ps0", "b": "sw"}],
+            },
+            "link": {"bandwidth": BW, "latency": LAT},
+        },
+        "workload": {"kind": "parameter_server", "model_size": G, "compute": C, "iterations": 2},
     }
     result = clustersim.run(spec)
     m = result.metrics
     assert m["servers"] == 1 and m["workers"] == 3
     assert m["bytes_per_link"]["sw->ps0"] == 2 * 3 * G
-    assert m["time_per_iteration_s"] == pytest.approx(result.analytic["time_per_iteration_s"],
-                                                      rel=1e-9)
+    assert m["time_per_iteration_s"] == pytest.approx(
+        result.analytic["time_per_iteration_s"], rel=1e-9
+    )
     spec["workload"]["servers"] = 2
     with pytest.raises(InputError, match="role: ps"):
         clustersim.run(spec)
@@ -329,24 +386,27 @@ def test_workers_default_to_every_other_device() -> None:
 
 
 # ------------------------------------------------------------------------------ input errors
-@pytest.mark.parametrize(("changes", "message"), [
-    ({"backup_workers": 4}, r"backup_workers \(4\) must be less than workers \(4\)"),
-    ({"workers": 9}, r"servers \+ workers \(1 \+ 9\) is more than the cluster's 5 devices"),
-    ({"servers": 5}, r"servers \(5\) leaves no worker"),
-    ({"mode": "ssp"}, "mode ssp needs a staleness bound"),
-    ({"staleness": 2}, "staleness .* applies only to mode ssp"),
-    ({"mode": "async", "backup_workers": 1}, "backup_workers .* applies only to mode sync"),
-    ({"stragglers": [1.0, 2.0]}, r"one factor per worker \(4\), got 2"),
-    ({"stragglers": [1.0, 0.0, 1.0, 1.0]}, "positive finite factor"),
-    ({"stragglers": {"dist": "lognormal", "scale": 2}}, "scale does not apply to dist"),
-    ({"stragglers": {"dist": "exponential", "scale": -1}}, "scale must be a positive"),
-    ({"model_size": 4003}, "not a whole number of float32 elements"),
-    ({"model_size": 0}, "model_size must be a positive"),
-    ({"compute": "fast"}, "compute must be a time such as '20 ms'"),
-    ({"compute": "-1 s"}, "compute must be a non-negative time"),
-    ({"iteration": 3}, "unknown key 'iteration'"),
-    ({"servers": 2, "workers": 3, "model_size": 4}, "fewer than the 2 servers"),
-])
+@pytest.mark.parametrize(
+    ("changes", "message"),
+    [
+        ({"backup_workers": 4}, r"backup_workers \(4\) must be less than workers \(4\)"),
+        ({"workers": 9}, r"servers \+ workers \(1 \+ 9\) is more than the cluster's 5 devices"),
+        ({"servers": 5}, r"servers \(5\) leaves no worker"),
+        ({"mode": "ssp"}, "mode ssp needs a staleness bound"),
+        ({"staleness": 2}, "staleness .* applies only to mode ssp"),
+        ({"mode": "async", "backup_workers": 1}, "backup_workers .* applies only to mode sync"),
+        ({"stragglers": [1.0, 2.0]}, r"one factor per worker \(4\), got 2"),
+        ({"stragglers": [1.0, 0.0, 1.0, 1.0]}, "positive finite factor"),
+        ({"stragglers": {"dist": "lognormal", "scale": 2}}, "scale does not apply to dist"),
+        ({"stragglers": {"dist": "exponential", "scale": -1}}, "scale must be a positive"),
+        ({"model_size": 4003}, "not a whole number of float32 elements"),
+        ({"model_size": 0}, "model_size must be a positive"),
+        ({"compute": "fast"}, "compute must be a time such as '20 ms'"),
+        ({"compute": "-1 s"}, "compute must be a non-negative time"),
+        ({"iteration": 3}, "unknown key 'iteration'"),
+        ({"servers": 2, "workers": 3, "model_size": 4}, "fewer than the 2 servers"),
+    ],
+)
 def test_bad_params_are_input_errors(changes: dict, message: str) -> None:
     spec = scenario(workers=4, nodes=5)
     spec["workload"].update(changes)

@@ -41,18 +41,24 @@ def test_1f1b_needs_a_quarter_of_gpipe_memory_on_stage_0() -> None:
     om = o.metrics["peak_activation_memory_bytes_per_stage"]
     assert [a / b for a, b in zip(gm, om, strict=True)] == pytest.approx([4, 16 / 3, 8, 16])
     assert gm[0] > 30e9 > 8e9 > om[0]  # 30.7 GB vs 7.7 GB on an 80 GB A100
-    assert o.metrics["time_per_minibatch_s"] == pytest.approx(g.metrics["time_per_minibatch_s"],
-                                                              rel=0.01)
+    assert o.metrics["time_per_minibatch_s"] == pytest.approx(
+        g.metrics["time_per_minibatch_s"], rel=0.01
+    )
     rec = _run("pipeline_memory_gpipe.yaml", "workload.verify=false", "workload.recompute=true")
-    assert rec.metrics["peak_activation_memory_bytes"] < g.metrics[
-        "peak_activation_memory_bytes"] / 10
+    assert (
+        rec.metrics["peak_activation_memory_bytes"] < g.metrics["peak_activation_memory_bytes"] / 10
+    )
     assert rec.metrics["time_per_minibatch_s"] > g.metrics["time_per_minibatch_s"] * 1.25
 
 
 def test_interleaving_shrinks_the_bubble() -> None:
     inter = _run("pipeline_interleaved_1f1b.yaml")
-    plain = _run("pipeline_interleaved_1f1b.yaml", "workload.schedule=1f1b", "workload.chunks=1",
-                 "workload.verify=false")
+    plain = _run(
+        "pipeline_interleaved_1f1b.yaml",
+        "workload.schedule=1f1b",
+        "workload.chunks=1",
+        "workload.verify=false",
+    )
     assert inter.checks["pipeline_gradient_equals_full_batch"]["passed"]
     assert inter.analytic["bubble_over_ideal_fraction"] == pytest.approx(3 / 16)
     assert plain.analytic["bubble_over_ideal_fraction"] == pytest.approx(3 / 8)
@@ -60,14 +66,19 @@ def test_interleaving_shrinks_the_bubble() -> None:
     assert inter.metrics["time_per_minibatch_s"] < plain.metrics["time_per_minibatch_s"]
     # twice as many stage boundaries are crossed
     assert inter.metrics["bytes_between_stages"] == pytest.approx(
-        (8 - 1) / (4 - 1) * plain.metrics["bytes_between_stages"])
+        (8 - 1) / (4 - 1) * plain.metrics["bytes_between_stages"]
+    )
 
 
 def test_3d_parallelism_reports_where_the_time_goes() -> None:
     r = _run("pipeline_3d_parallel.yaml")
     m = r.metrics
-    parts = [m["compute_time_fraction"], m["tensor_parallel_comm_time_fraction"],
-             m["data_parallel_sync_time_fraction"], m["idle_time_fraction"]]
+    parts = [
+        m["compute_time_fraction"],
+        m["tensor_parallel_comm_time_fraction"],
+        m["data_parallel_sync_time_fraction"],
+        m["idle_time_fraction"],
+    ]
     assert sum(parts) == pytest.approx(1.0)
     assert all(p > 0 for p in parts)
     assert m["compute_time_fraction"] > 0.5
@@ -80,11 +91,13 @@ def test_3d_parallelism_reports_where_the_time_goes() -> None:
 def test_tensor_parallel_attention_scenario() -> None:
     heads = _run("tensor_parallel_attention.yaml")
     assert heads.checks["tensor_parallel_equals_dense"]["passed"]
-    assert heads.metrics["time_per_layer_s"] == pytest.approx(heads.analytic["time_per_layer_s"],
-                                                              rel=1e-9)
+    assert heads.metrics["time_per_layer_s"] == pytest.approx(
+        heads.analytic["time_per_layer_s"], rel=1e-9
+    )
     b, s, h, t = 1, 256, 1024, 4
     assert heads.metrics["bytes_per_layer_per_device"] == pytest.approx(
-        4 * (t - 1) / t * b * s * h * 2)
+        4 * (t - 1) / t * b * s * h * 2
+    )
     seq = _run("tensor_parallel_attention.yaml", "workload.partition=sequence")
     assert seq.checks["tensor_parallel_equals_dense"]["passed"]
     assert seq.metrics["bytes_per_layer_per_device"] > heads.metrics["bytes_per_layer_per_device"]

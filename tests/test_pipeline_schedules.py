@@ -74,7 +74,8 @@ def test_pipedream_round_robin_and_noam() -> None:
     assert {op.microbatch for op in ops[0][14]} == {14, 29}
     assert _names(ops[1][0])[:17] == "F0 B0 F1 B1 F2 B2"
     assert [str(o) for o in schedule("pipedream", 4, 8)[0]] == [
-        str(o) for o in one_f_one_b(4, 8)[0]]
+        str(o) for o in one_f_one_b(4, 8)[0]
+    ]
 
 
 def test_bad_shapes_are_rejected() -> None:

@@ -96,7 +96,8 @@ def test_vgg16_on_4x4_is_15_1_and_beats_data_parallelism() -> None:
     # the runtime reproduces the planner's own prediction, and data parallelism's
     assert m["throughput_samples_per_s"] == pytest.approx(a["throughput_samples_per_s"], rel=1e-6)
     assert m["data_parallel_throughput_samples_per_s"] == pytest.approx(
-        a["data_parallel_throughput_samples_per_s"], rel=1e-6)
+        a["data_parallel_throughput_samples_per_s"], rel=1e-6
+    )
     assert m["weight_versions_per_stage"] == [2, 1]  # NOAM = ceil(16 / 15)
 
 
@@ -105,17 +106,25 @@ def test_resnet50_on_4x4_is_data_parallel() -> None:
     r = _run("pipeline_pipedream_resnet50.yaml", "workload.compare=false")
     assert r.metrics["plan"] == "16"
     assert r.metrics["throughput_samples_per_s"] == pytest.approx(
-        r.analytic["throughput_samples_per_s"], rel=1e-6)
-    fast = _run("pipeline_pipedream_resnet50.yaml", "workload.compare=false",
-                "cluster.topology.inter_link=100GbE")
+        r.analytic["throughput_samples_per_s"], rel=1e-6
+    )
+    fast = _run(
+        "pipeline_pipedream_resnet50.yaml",
+        "workload.compare=false",
+        "cluster.topology.inter_link=100GbE",
+    )
     assert fast.metrics["plan"] == "16"
 
 
 def test_a_fast_network_makes_data_parallelism_optimal_for_vgg16() -> None:
     """At 100 Gb/s the 553 MB gradient all-reduce hides behind the compute: the planner
     falls back to "16", which is then faster than 15-1 was on 10 Gb/s."""
-    fast = _run("pipeline_pipedream_vgg16.yaml", "workload.compare=false",
-                "cluster.topology.inter_link=100GbE")
+    fast = _run(
+        "pipeline_pipedream_vgg16.yaml",
+        "workload.compare=false",
+        "cluster.topology.inter_link=100GbE",
+    )
     assert fast.metrics["plan"] == "16"
     assert fast.metrics["throughput_samples_per_s"] == pytest.approx(
-        fast.analytic["throughput_samples_per_s"], rel=1e-6)
+        fast.analytic["throughput_samples_per_s"], rel=1e-6
+    )

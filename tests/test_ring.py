@@ -20,21 +20,36 @@ BW = 50 * GiB
 LAT = 500e-9
 
 
-def scenario(nodes: int = 8, size: float = 64 * MiB, op: str = "allreduce", verify: bool = False,
-             topology_kind: str = "ring", **workload) -> dict:
+def scenario(
+    nodes: int = 8,
+    size: float = 64 * MiB,
+    op: str = "allreduce",
+    verify: bool = False,
+    topology_kind: str = "ring",
+    **workload,
+) -> dict:
     return {
         "name": f"test-{op}-{nodes}",
         "seed": 3,
-        "cluster": {"topology": {"kind": topology_kind, "nodes": nodes},
-                    "link": {"bandwidth": BW, "latency": LAT}},
-        "workload": {"kind": "collective", "op": op, "algorithm": "ring", "size": size,
-                     "verify": verify, **workload},
+        "cluster": {
+            "topology": {"kind": topology_kind, "nodes": nodes},
+            "link": {"bandwidth": BW, "latency": LAT},
+        },
+        "workload": {
+            "kind": "collective",
+            "op": op,
+            "algorithm": "ring",
+            "size": size,
+            "verify": verify,
+            **workload,
+        },
     }
 
 
 # ------------------------------------------------------------------------------------ kernel
-@pytest.mark.parametrize(("p", "elements"), [(2, 1), (2, 7), (3, 3), (4, 16), (5, 23), (8, 3),
-                                             (7, 50_000)])
+@pytest.mark.parametrize(
+    ("p", "elements"), [(2, 1), (2, 7), (3, 3), (4, 16), (5, 23), (8, 3), (7, 50_000)]
+)
 def test_kernel_allreduce_equals_sum(p: int, elements: int) -> None:
     rng = np.random.default_rng(p * 1000 + elements)
     data = rng.standard_normal((p, elements))
@@ -56,9 +71,12 @@ def test_chunks_are_as_even_as_elements_allow() -> None:
 def test_verified_ops_pass(op: str, nodes: int, size: int) -> None:
     result = clustersim.run(scenario(nodes, size, op, verify=True))
     assert len(result.checks) == 1
-    (name, record), = result.checks.items()
-    expected = {"allreduce": "allreduce_equals_sum", "reduce_scatter": "reduce_scatter_equals_sum",
-                "allgather": "allgather_equals_concat"}
+    ((name, record),) = result.checks.items()
+    expected = {
+        "allreduce": "allreduce_equals_sum",
+        "reduce_scatter": "reduce_scatter_equals_sum",
+        "allgather": "allgather_equals_concat",
+    }
     assert name == expected[op]
     assert record["passed"], record
 
@@ -128,10 +146,12 @@ def test_formula_hand_values() -> None:
     # 8 ranks, 64 MiB, alpha 500 ns, 50 GiB/s: 14 * (500 ns + 8 MiB / 50 GiB/s)
     expected = 14 * (500e-9 + 8 * MiB / (50 * GiB))
     assert ring.ring_allreduce_time(64 * MiB, 8, 500e-9, 1 / (50 * GiB)) == pytest.approx(
-        expected, rel=1e-15)
+        expected, rel=1e-15
+    )
     assert expected == pytest.approx(2.1945e-3, rel=1e-12)
     assert ring.ring_reduce_scatter_time(64 * MiB, 8, 0, 1 / (50 * GiB)) == pytest.approx(
-        7 * 8 * MiB / (50 * GiB), rel=1e-15)
+        7 * 8 * MiB / (50 * GiB), rel=1e-15
+    )
     assert ring.ring_allgather_time(1.0, 2, 1.0, 0.0) == 1.0
     # gamma: the reduction term appears once per byte of the reduce-scatter half
     assert ring.ring_allreduce_time(8.0, 4, 0, 0, gamma=1.0) == pytest.approx(6.0)
@@ -163,8 +183,9 @@ def test_two_collectives_at_once_share_the_links() -> None:
     cluster = _cluster(topology.ring(nodes=nodes, bandwidth=BW, latency=LAT))
     chunks = np.full(nodes, float(chunk))
     for tag in ("a", "b"):
-        cluster.sim.process(ring.ring_process(cluster, cluster.ranks, "allreduce", chunks,
-                                              label=tag), tag)
+        cluster.sim.process(
+            ring.ring_process(cluster, cluster.ranks, "allreduce", chunks, label=tag), tag
+        )
     cluster.sim.run()
     alone = ring.ring_allreduce_time(nodes * chunk, nodes, LAT, 1 / BW)
     expected = 2 * (nodes - 1) * (LAT + chunk / (BW / 2))

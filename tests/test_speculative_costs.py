@@ -30,10 +30,18 @@ TABLE_1 = [
 # lands within 0.07 of every Exp value (the worst row, alpha 0.56 and c 0.11, gives 1.54 for
 # 1.6; c = 0.09 would give 1.61).
 TABLE_4 = [
-    (0.75, 7, 0.02, 3.2), (0.8, 7, 0.04, 3.3), (0.82, 7, 0.11, 2.5),
-    (0.62, 7, 0.02, 2.3), (0.68, 5, 0.04, 2.4), (0.71, 3, 0.11, 2.0),
-    (0.65, 5, 0.02, 2.4), (0.73, 5, 0.04, 2.6), (0.74, 3, 0.11, 2.0),
-    (0.53, 5, 0.02, 1.9), (0.55, 3, 0.04, 1.8), (0.56, 3, 0.11, 1.6),
+    (0.75, 7, 0.02, 3.2),
+    (0.8, 7, 0.04, 3.3),
+    (0.82, 7, 0.11, 2.5),
+    (0.62, 7, 0.02, 2.3),
+    (0.68, 5, 0.04, 2.4),
+    (0.71, 3, 0.11, 2.0),
+    (0.65, 5, 0.02, 2.4),
+    (0.73, 5, 0.04, 2.6),
+    (0.74, 3, 0.11, 2.0),
+    (0.53, 5, 0.02, 1.9),
+    (0.55, 3, 0.04, 1.8),
+    (0.56, 3, 0.11, 1.6),
 ]
 
 
@@ -88,21 +96,26 @@ def test_optimal_gamma_maximises_theorem_3_8() -> None:
 def test_bytes_read_factor_section_3_4() -> None:
     # target reads shrink by Equation 1; a free draft leaves only that
     assert costs.bytes_read_factor(0.8, 5, 0.0) == pytest.approx(
-        1 / costs.expected_tokens_per_step(0.8, 5))
+        1 / costs.expected_tokens_per_step(0.8, 5)
+    )
     assert costs.bytes_read_factor(0.8, 5, 0.01) > costs.bytes_read_factor(0.8, 5, 0.0)
 
 
 def test_time_per_token_is_step_time_over_speedup() -> None:
     assert costs.time_per_token(0.7, 4, 0.05, 0.01) == pytest.approx(
-        0.01 / costs.speedup(0.7, 4, 0.05))
+        0.01 / costs.speedup(0.7, 4, 0.05)
+    )
 
 
-@pytest.mark.parametrize(("call", "field"), [
-    (lambda: costs.expected_tokens_per_step(1.2, 3), "alpha"),
-    (lambda: costs.expected_tokens_per_step(0.5, -1), "gamma"),
-    (lambda: costs.speedup(0.5, 3, -0.1), "cost coefficient c"),
-    (lambda: costs.arithmetic_operations_factor(0.5, 3, -1), "c_hat"),
-])
+@pytest.mark.parametrize(
+    ("call", "field"),
+    [
+        (lambda: costs.expected_tokens_per_step(1.2, 3), "alpha"),
+        (lambda: costs.expected_tokens_per_step(0.5, -1), "gamma"),
+        (lambda: costs.speedup(0.5, 3, -0.1), "cost coefficient c"),
+        (lambda: costs.arithmetic_operations_factor(0.5, 3, -1), "c_hat"),
+    ],
+)
 def test_bad_arguments_name_the_field(call, field: str) -> None:
     with pytest.raises(InputError, match=field):
         call()

@@ -18,8 +18,10 @@ from clustersim.inference.toy_lm import MedusaHeads, ToyLM, make_target
 def _medusa(acceptance: str = "typical", quality: float = 0.7, topk=(3, 2, 2)):
     def bind(target: ToyLM) -> MethodSetup:
         heads = MedusaHeads(target, len(topk), quality, 1.0, 5)
-        return MethodSetup(lambda s, t, g: medusa_rounds(target, heads, s, list(topk), t,
-                                                         acceptance, 0.09, 0.3))
+        return MethodSetup(
+            lambda s, t, g: medusa_rounds(target, heads, s, list(topk), t, acceptance, 0.09, 0.3)
+        )
+
     return bind
 
 
@@ -38,15 +40,24 @@ def test_typical_acceptance_threshold() -> None:
 @pytest.mark.parametrize("acceptance", ["greedy", "typical"])
 def test_medusa_equals_greedy_decoding_at_temperature_zero(acceptance: str) -> None:
     target = make_target(32, 2, 2.0, np.random.default_rng(4))
-    record = greedy_matches_target(_medusa(acceptance)(target), target, 5, 200,
-                                   np.random.default_rng(0))
+    record = greedy_matches_target(
+        _medusa(acceptance)(target), target, 5, 200, np.random.default_rng(0)
+    )
     assert record["passed"], record
 
 
 def test_medusa_typical_acceptance_is_not_distribution_preserving() -> None:
     record = output_matches_target(
-        _medusa(), vocab=32, order=2, temperature=1.0, positions=4, samples=1000,
-        significance=1e-3, seed=5, negative_control=False)
+        _medusa(),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=4,
+        samples=1000,
+        significance=1e-3,
+        seed=5,
+        negative_control=False,
+    )
     assert not record["passed"], record
 
 
@@ -66,11 +77,21 @@ def test_medusa_step_accepts_a_prefix_of_one_candidate() -> None:
 
 def _scenario(**workload: Any) -> dict[str, Any]:
     return {
-        "name": "m", "seed": 4,
-        "cluster": {"topology": {"kind": "fully_connected", "nodes": 2}, "device": "A100",
-                    "link": "NVLink3"},
-        "workload": {"kind": "speculative_decoding", "tokens": 300, "gamma": 4,
-                     "draft_quality": 0.75, "check_samples": 600, **workload},
+        "name": "m",
+        "seed": 4,
+        "cluster": {
+            "topology": {"kind": "fully_connected", "nodes": 2},
+            "device": "A100",
+            "link": "NVLink3",
+        },
+        "workload": {
+            "kind": "speculative_decoding",
+            "tokens": 300,
+            "gamma": 4,
+            "draft_quality": 0.75,
+            "check_samples": 600,
+            **workload,
+        },
     }
 
 
@@ -100,18 +121,25 @@ def test_self_speculative_draft_costs_its_layers() -> None:
 
 def test_self_speculative_reusing_the_exit_cache_makes_verification_cheaper() -> None:
     reuse = clustersim.run(_scenario(method="self_speculative", verify=False)).metrics
-    full = clustersim.run(_scenario(method="self_speculative", verify=False,
-                                    reuse_exit_cache=False)).metrics
+    full = clustersim.run(
+        _scenario(method="self_speculative", verify=False, reuse_exit_cache=False)
+    ).metrics
     assert reuse["target_passes"] == full["target_passes"]
     assert reuse["target_busy_s"] < 0.85 * full["target_busy_s"]
     assert reuse["speedup"] > full["speedup"]
 
 
 def test_self_speculative_deeper_exit_drafts_better() -> None:
-    shallow = clustersim.run(_scenario(method="self_speculative", exit_layer=4,
-                                       draft_quality=None, verify=False, tokens=1500))
-    deep = clustersim.run(_scenario(method="self_speculative", exit_layer=24,
-                                    draft_quality=None, verify=False, tokens=1500))
+    shallow = clustersim.run(
+        _scenario(
+            method="self_speculative", exit_layer=4, draft_quality=None, verify=False, tokens=1500
+        )
+    )
+    deep = clustersim.run(
+        _scenario(
+            method="self_speculative", exit_layer=24, draft_quality=None, verify=False, tokens=1500
+        )
+    )
     assert deep.analytic["alpha"] > shallow.analytic["alpha"] + 0.1
     assert deep.metrics["alpha"] > shallow.metrics["alpha"]
     assert deep.metrics["cost_coefficient"] > 2 * shallow.metrics["cost_coefficient"]

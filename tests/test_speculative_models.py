@@ -48,15 +48,16 @@ def test_decode_step_is_memory_bound_and_verify_costs_about_one_step() -> None:
     a100 = get_device("A100")
     one = model.forward_cost(1, context=512)
     six = model.forward_cost(6, context=512)
-    assert six.flops == pytest.approx(6 * one.flops, rel=0.01)      # FLOPs scale with k
+    assert six.flops == pytest.approx(6 * one.flops, rel=0.01)  # FLOPs scale with k
     assert six.weight_bytes == pytest.approx(one.weight_bytes, rel=1e-3)  # weights read once
     t_one = a100.roofline_time(one.flops, one.bytes)
     t_six = a100.roofline_time(six.flops, six.bytes)
     assert one.bytes / a100.mem_bandwidth > one.flops / a100.peak_flops  # memory-bound
     assert t_six == pytest.approx(t_one, rel=0.01)
     # bytes of a step: the fp16 weights (~13.5 GB) plus a small KV cache
-    assert one.weight_bytes == pytest.approx(2 * (model.params - model.vocab * model.hidden),
-                                             rel=1e-3)
+    assert one.weight_bytes == pytest.approx(
+        2 * (model.params - model.vocab * model.hidden), rel=1e-3
+    )
 
 
 def test_flops_follow_kaplan_2n_plus_attention() -> None:
@@ -86,7 +87,8 @@ def test_early_exit_draft_costs_its_layers() -> None:
     part = draft.forward_cost(1, context=128)
     head = model.vocab * model.hidden
     assert part.weight_bytes == pytest.approx(
-        2 * (8 * model.layer_params + head + model.hidden), rel=1e-6)
+        2 * (8 * model.layer_params + head + model.hidden), rel=1e-6
+    )
     assert part.bytes < 0.4 * full.bytes
     with pytest.raises(InputError, match="exit_layer must be in 1..32"):
         model.truncated(33)

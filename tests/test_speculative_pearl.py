@@ -18,22 +18,29 @@ def _pearl(gamma: int, quality: float = 0.6):
     def bind(target: ToyLM) -> MethodSetup:
         draft = make_draft(target, quality, np.random.default_rng(11))
         return MethodSetup(lambda s, t, g: pearl_rounds(target, draft, s, gamma, t, g), draft)
+
     return bind
 
 
 @pytest.mark.parametrize("gamma", [1, 3])
 def test_pearl_output_matches_target(gamma: int) -> None:
     record = output_matches_target(
-        _pearl(gamma), vocab=32, order=2, temperature=1.0, positions=2 * gamma + 2,
-        samples=1500, significance=1e-3, seed=6)
+        _pearl(gamma),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=2 * gamma + 2,
+        samples=1500,
+        significance=1e-3,
+        seed=6,
+    )
     assert record["passed"], record
     assert record["draft_only_rejected"]
 
 
 def test_pearl_greedy_matches_target() -> None:
     target = make_target(32, 2, 2.0, np.random.default_rng(4))
-    record = greedy_matches_target(_pearl(4, 0.5)(target), target, 3, 200,
-                                   np.random.default_rng(0))
+    record = greedy_matches_target(_pearl(4, 0.5)(target), target, 3, 200, np.random.default_rng(0))
     assert record["passed"], record
 
 
@@ -59,12 +66,23 @@ def test_pre_and_post_verify_rounds() -> None:
 
 def _scenario(**workload: Any) -> dict[str, Any]:
     return {
-        "name": "pearl", "seed": 4,
-        "cluster": {"topology": {"kind": "fully_connected", "nodes": 2}, "device": "A100",
-                    "link": "NVLink3"},
-        "workload": {"kind": "speculative_decoding", "method": "pearl", "gamma": 6,
-                     "draft_model": "tinyllama-1.1b", "draft_quality": 0.8, "tokens": 400,
-                     "verify": False, **workload},
+        "name": "pearl",
+        "seed": 4,
+        "cluster": {
+            "topology": {"kind": "fully_connected", "nodes": 2},
+            "device": "A100",
+            "link": "NVLink3",
+        },
+        "workload": {
+            "kind": "speculative_decoding",
+            "method": "pearl",
+            "gamma": 6,
+            "draft_model": "tinyllama-1.1b",
+            "draft_quality": 0.8,
+            "tokens": 400,
+            "verify": False,
+            **workload,
+        },
     }
 
 
@@ -75,7 +93,8 @@ def test_draft_and_target_overlap_on_two_devices() -> None:
     draft_spans = [s for s in result.trace.spans if s.lane == ("n1", "compute")]
     verify_spans = [s for s in result.trace.spans if s.lane == ("n0", "compute")]
     assert {s.name for s in draft_spans} == {"draft"} and {s.name for s in verify_spans} == {
-        "verify"}
+        "verify"
+    }
     first = verify_spans[0]
     assert any(d.start < first.end and d.end > first.start for d in draft_spans)
 

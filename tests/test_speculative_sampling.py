@@ -44,18 +44,18 @@ SIGNIFICANCE = 1e-3
 def _speculative(gamma: int, quality: float = 0.6):
     def bind(target: ToyLM) -> MethodSetup:
         draft = make_draft(target, quality, np.random.default_rng(11))
-        return MethodSetup(lambda s, t, g: speculative_rounds(target, draft, s, gamma, t, g),
-                           draft)
+        return MethodSetup(lambda s, t, g: speculative_rounds(target, draft, s, gamma, t, g), draft)
+
     return bind
 
 
 def _buggy_speculative(gamma: int, quality: float = 0.6):
     """Algorithm 1 with the rejected token resampled from p_{n+1} instead of the residual."""
+
     def bind(target: ToyLM) -> MethodSetup:
         draft = make_draft(target, quality, np.random.default_rng(11))
 
-        def rounds(state: int, temperature: float, rng: np.random.Generator
-                   ) -> Iterator[Round]:
+        def rounds(state: int, temperature: float, rng: np.random.Generator) -> Iterator[Round]:
             P, Q = target.table(temperature), draft.table(temperature)
             while True:
                 xs, s = [], state
@@ -74,7 +74,9 @@ def _buggy_speculative(gamma: int, quality: float = 0.6):
                 for x in out:
                     state = target.advance(state, x)
                 yield Round(tuple(out))
+
         return MethodSetup(rounds, draft)
+
     return bind
 
 
@@ -99,9 +101,9 @@ def test_draft_equal_to_target_accepts_every_guess() -> None:
 def test_disjoint_draft_never_accepts() -> None:
     """A draft whose tokens the target never emits: n = 0 and t comes from the target."""
     logits = np.full((4, 4), -50.0)
-    logits[:, 0] = 0.0           # target always says 0
+    logits[:, 0] = 0.0  # target always says 0
     draft_logits = np.full((4, 4), -50.0)
-    draft_logits[:, 3] = 0.0     # draft always says 3
+    draft_logits[:, 3] = 0.0  # draft always says 3
     target, draft = ToyLM(logits, 1), ToyLM(draft_logits, 1)
     rng = np.random.default_rng(2)
     for _ in range(50):
@@ -124,8 +126,15 @@ def test_same_seed_same_tokens() -> None:
 @pytest.mark.parametrize("gamma", [1, 4])
 def test_output_matches_target_flat_and_sharp(gamma: int) -> None:
     record = output_matches_target(
-        _speculative(gamma), vocab=32, order=2, temperature=1.0, positions=gamma + 2,
-        samples=SAMPLES, significance=SIGNIFICANCE, seed=5)
+        _speculative(gamma),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=gamma + 2,
+        samples=SAMPLES,
+        significance=SIGNIFICANCE,
+        seed=5,
+    )
     assert record["passed"], record
     for regime in REGIMES:
         assert record[f"{regime}_min_p_value"] >= SIGNIFICANCE / (2 * (gamma + 2))
@@ -135,8 +144,15 @@ def test_output_matches_target_flat_and_sharp(gamma: int) -> None:
 
 def test_negative_control_fails_in_both_regimes() -> None:
     record = output_matches_target(
-        _speculative(3), vocab=32, order=2, temperature=1.0, positions=5,
-        samples=SAMPLES, significance=SIGNIFICANCE, seed=8)
+        _speculative(3),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=5,
+        samples=SAMPLES,
+        significance=SIGNIFICANCE,
+        seed=8,
+    )
     threshold = SIGNIFICANCE / (2 * 5)
     assert record["flat_draft_only_min_p_value"] < threshold
     assert record["sharp_draft_only_min_p_value"] < threshold
@@ -144,15 +160,29 @@ def test_negative_control_fails_in_both_regimes() -> None:
 
 def test_resampling_from_p_instead_of_residual_is_caught() -> None:
     record = output_matches_target(
-        _buggy_speculative(3), vocab=32, order=2, temperature=1.0, positions=5,
-        samples=SAMPLES, significance=SIGNIFICANCE, seed=5)
+        _buggy_speculative(3),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=5,
+        samples=SAMPLES,
+        significance=SIGNIFICANCE,
+        seed=5,
+    )
     assert not record["passed"], record
 
 
 def test_output_matches_target_at_another_temperature() -> None:
     record = output_matches_target(
-        _speculative(3, quality=0.4), vocab=16, order=1, temperature=0.6, positions=5,
-        samples=SAMPLES, significance=SIGNIFICANCE, seed=9)
+        _speculative(3, quality=0.4),
+        vocab=16,
+        order=1,
+        temperature=0.6,
+        positions=5,
+        samples=SAMPLES,
+        significance=SIGNIFICANCE,
+        seed=9,
+    )
     assert record["passed"], record
 
 
@@ -187,8 +217,10 @@ def test_expected_alpha_is_corollary_3_6() -> None:
 
 def test_draft_quality_moves_alpha_from_low_to_high() -> None:
     target = make_target(32, 2, 2.0, np.random.default_rng(0))
-    alphas = [expected_alpha(target, make_draft(target, q, np.random.default_rng(1)), 1.0)
-              for q in (0.0, 0.25, 0.5, 0.75, 0.9, 0.97, 1.0)]
+    alphas = [
+        expected_alpha(target, make_draft(target, q, np.random.default_rng(1)), 1.0)
+        for q in (0.0, 0.25, 0.5, 0.75, 0.9, 0.97, 1.0)
+    ]
     assert alphas == sorted(alphas)
     assert alphas[1] == pytest.approx(0.3, abs=0.08)
     assert alphas[-2] == pytest.approx(0.95, abs=0.03)

@@ -19,8 +19,11 @@ FAST = ["workload.check_samples=500", "workload.greedy_check_tokens=32"]
 
 def test_the_speculative_scenarios_exist() -> None:
     names = sorted(p.name for p in SCENARIOS.glob("speculative_*.yaml"))
-    assert names == ["speculative_edge_cloud.yaml", "speculative_gamma_sweep.yaml",
-                     "speculative_methods.yaml"]
+    assert names == [
+        "speculative_edge_cloud.yaml",
+        "speculative_gamma_sweep.yaml",
+        "speculative_methods.yaml",
+    ]
 
 
 def test_gamma_sweep_point_matches_leviathan() -> None:
@@ -28,17 +31,18 @@ def test_gamma_sweep_point_matches_leviathan() -> None:
     assert result.passed, result.checks
     m = result.metrics
     alpha = m["alpha"]
-    assert m["tokens_per_step"] == pytest.approx(costs.expected_tokens_per_step(alpha, 5),
-                                                 rel=0.03)
-    assert m["speedup"] == pytest.approx(costs.speedup(alpha, 5, m["cost_coefficient"]),
-                                         rel=0.04)
+    assert m["tokens_per_step"] == pytest.approx(costs.expected_tokens_per_step(alpha, 5), rel=0.03)
+    assert m["speedup"] == pytest.approx(costs.speedup(alpha, 5, m["cost_coefficient"]), rel=0.04)
 
 
-@pytest.mark.parametrize("method", ["pearl", "speculative", "tree", "medusa",
-                                    "self_speculative", "autoregressive"])
+@pytest.mark.parametrize(
+    "method", ["pearl", "speculative", "tree", "medusa", "self_speculative", "autoregressive"]
+)
 def test_methods_scenario_runs_every_method(method: str) -> None:
-    result = clustersim.run(SCENARIOS / "speculative_methods.yaml",
-                            [*FAST, f"workload.method={method}", "workload.tokens=200"])
+    result = clustersim.run(
+        SCENARIOS / "speculative_methods.yaml",
+        [*FAST, f"workload.method={method}", "workload.tokens=200"],
+    )
     assert result.passed, result.checks
     m = result.metrics
     if method == "autoregressive":
@@ -59,8 +63,10 @@ def test_edge_cloud_pays_the_round_trip_per_round() -> None:
     assert m["speedup"] > 1.2
     assert m["speedup"] < 0.9 * greedy.analytic["speedup"]  # the formula ignores the link
     assert 0 < m["bytes_total"] < 100 * m["target_passes"]  # token ids only at T = 0
-    sampled = clustersim.run(SCENARIOS / "speculative_edge_cloud.yaml",
-                             [*FAST, "workload.temperature=1", "workload.verify=false"]).metrics
+    sampled = clustersim.run(
+        SCENARIOS / "speculative_edge_cloud.yaml",
+        [*FAST, "workload.temperature=1", "workload.verify=false"],
+    ).metrics
     # distributions of 32000 fp16 probabilities per drafted token now cross Wi-Fi
     assert sampled["bytes_total"] > 6 * 64000 * sampled["target_passes"]
     assert sampled["speedup"] < 0.8 * m["speedup"]

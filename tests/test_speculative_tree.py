@@ -32,28 +32,48 @@ def _tree(expansion: list[int], siblings: str = "iid", drafts: int = 1, quality:
     def bind(target: ToyLM) -> MethodSetup:
         ds = [make_draft(target, quality, np.random.default_rng(11 + i)) for i in range(drafts)]
         return MethodSetup(
-            lambda s, t, g: tree_rounds(target, ds, s, expansion, t, g, siblings), ds[0])
+            lambda s, t, g: tree_rounds(target, ds, s, expansion, t, g, siblings), ds[0]
+        )
+
     return bind
 
 
-@pytest.mark.parametrize(("expansion", "siblings", "drafts"), [
-    ([3, 1], "iid", 1),
-    ([2, 2, 1], "iid", 2),
-    ([3, 1], "without_replacement", 1),
-])
-def test_multi_step_speculative_sampling_matches_target(expansion: list[int], siblings: str,
-                                                        drafts: int) -> None:
+@pytest.mark.parametrize(
+    ("expansion", "siblings", "drafts"),
+    [
+        ([3, 1], "iid", 1),
+        ([2, 2, 1], "iid", 2),
+        ([3, 1], "without_replacement", 1),
+    ],
+)
+def test_multi_step_speculative_sampling_matches_target(
+    expansion: list[int], siblings: str, drafts: int
+) -> None:
     record = output_matches_target(
-        _tree(expansion, siblings, drafts), vocab=32, order=2, temperature=1.0,
-        positions=len(expansion) + 2, samples=SAMPLES, significance=SIGNIFICANCE, seed=5)
+        _tree(expansion, siblings, drafts),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=len(expansion) + 2,
+        samples=SAMPLES,
+        significance=SIGNIFICANCE,
+        seed=5,
+    )
     assert record["passed"], record
     assert record["draft_only_rejected"]
 
 
 def test_top_k_siblings_fail_the_output_check_on_toy_models() -> None:
     record = output_matches_target(
-        _tree([2, 1], "top_k"), vocab=32, order=2, temperature=1.0, positions=4,
-        samples=SAMPLES, significance=SIGNIFICANCE, seed=5)
+        _tree([2, 1], "top_k"),
+        vocab=32,
+        order=2,
+        temperature=1.0,
+        positions=4,
+        samples=SAMPLES,
+        significance=SIGNIFICANCE,
+        seed=5,
+    )
     assert not record["passed"], record
 
 
@@ -76,14 +96,17 @@ def _first_tokens(siblings: str, samples: int, seed: int) -> np.ndarray:
     out = np.empty(samples, dtype=np.int64)
     for i in range(samples):
         tree = build_token_tree([draft], 0, [2], 1.0, rng, siblings)
-        tokens, _, _ = verify_token_tree(target, tree, 1.0, rng,
-                                         in_order=siblings == "without_replacement")
+        tokens, _, _ = verify_token_tree(
+            target, tree, 1.0, rng, in_order=siblings == "without_replacement"
+        )
         out[i] = tokens[0]
     return out
 
 
-@pytest.mark.parametrize(("siblings", "biased"), [
-    ("iid", False), ("without_replacement", False), ("top_k", True), ("dedup", True)])
+@pytest.mark.parametrize(
+    ("siblings", "biased"),
+    [("iid", False), ("without_replacement", False), ("top_k", True), ("dedup", True)],
+)
 def test_sibling_rule_bias(siblings: str, biased: bool) -> None:
     tokens = _first_tokens(siblings, 4000, seed=1)
     p_value = chi_square_gof(np.bincount(tokens, minlength=3), P3).p_value
@@ -118,8 +141,9 @@ def test_tree_accepts_more_per_pass_than_a_chain() -> None:
     target = make_target(32, 2, 2.0, np.random.default_rng(0))
     draft = make_draft(target, 0.6, np.random.default_rng(1))
     _, chain = take(speculative_rounds(target, draft, 0, 4, 1.0, np.random.default_rng(2)), 3000)
-    _, tree = take(tree_rounds(target, [draft], 0, [3, 2, 1, 1], 1.0,
-                               np.random.default_rng(2)), 3000)
+    _, tree = take(
+        tree_rounds(target, [draft], 0, [3, 2, 1, 1], 1.0, np.random.default_rng(2)), 3000
+    )
     per_chain = 3000 / len(chain)
     per_tree = 3000 / len(tree)
     assert per_tree > 1.15 * per_chain
@@ -137,13 +161,26 @@ def test_token_tree_structure() -> None:
 
 
 def test_tree_workload_runs_and_checks() -> None:
-    result = clustersim.run({
-        "name": "tree", "seed": 2,
-        "cluster": {"topology": {"kind": "fully_connected", "nodes": 2}, "device": "A100",
-                    "link": "NVLink3"},
-        "workload": {"kind": "speculative_decoding", "method": "tree", "gamma": 3,
-                     "tree_width": 3, "tree_drafts": 2, "tokens": 200, "check_samples": 1000},
-    })
+    result = clustersim.run(
+        {
+            "name": "tree",
+            "seed": 2,
+            "cluster": {
+                "topology": {"kind": "fully_connected", "nodes": 2},
+                "device": "A100",
+                "link": "NVLink3",
+            },
+            "workload": {
+                "kind": "speculative_decoding",
+                "method": "tree",
+                "gamma": 3,
+                "tree_width": 3,
+                "tree_drafts": 2,
+                "tokens": 200,
+                "check_samples": 1000,
+            },
+        }
+    )
     assert result.passed, result.checks
     m = result.metrics
     # expansion [3, 3, 1]: 3 + 9 + 9 = 21 nodes verified with the last token in one pass

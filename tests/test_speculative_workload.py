@@ -20,21 +20,50 @@ def scenario(**workload: Any) -> dict[str, Any]:
     return {
         "name": "spec-test",
         "seed": 3,
-        "cluster": {"topology": {"kind": "fully_connected", "nodes": 2}, "device": "A100",
-                    "link": "NVLink3"},
-        "workload": {"kind": "speculative_decoding", "method": "speculative", "gamma": 5,
-                     "tokens": 256, "draft_quality": 0.7, "verify": False, **workload},
+        "cluster": {
+            "topology": {"kind": "fully_connected", "nodes": 2},
+            "device": "A100",
+            "link": "NVLink3",
+        },
+        "workload": {
+            "kind": "speculative_decoding",
+            "method": "speculative",
+            "gamma": 5,
+            "tokens": 256,
+            "draft_quality": 0.7,
+            "verify": False,
+            **workload,
+        },
     }
 
 
 def test_metrics_and_analytic_names() -> None:
     result = clustersim.run(scenario())
-    for name in ("alpha", "tokens_per_step", "time_per_token_s", "speedup", "target_passes",
-                 "draft_passes", "flops_total", "bytes_read_total", "baseline_flops_total",
-                 "baseline_bytes_read_total", "baseline_time_per_token_s", "cost_coefficient"):
+    for name in (
+        "alpha",
+        "tokens_per_step",
+        "time_per_token_s",
+        "speedup",
+        "target_passes",
+        "draft_passes",
+        "flops_total",
+        "bytes_read_total",
+        "baseline_flops_total",
+        "baseline_bytes_read_total",
+        "baseline_time_per_token_s",
+        "cost_coefficient",
+    ):
         assert name in result.metrics, name
-    for name in ("alpha", "tokens_per_step", "speedup", "flops_ratio", "memory_read_ratio",
-                 "optimal_gamma", "cost_coefficient", "time_per_token_s"):
+    for name in (
+        "alpha",
+        "tokens_per_step",
+        "speedup",
+        "flops_ratio",
+        "memory_read_ratio",
+        "optimal_gamma",
+        "cost_coefficient",
+        "time_per_token_s",
+    ):
         assert name in result.analytic, name
     assert result.checks == {}  # verify: false
 
@@ -47,18 +76,18 @@ def test_speedup_matches_theorem_3_8_at_measured_alpha() -> None:
     m = result.metrics
     alpha, c = m["alpha"], m["cost_coefficient"]
     assert 0.65 < alpha < 0.78
-    assert m["tokens_per_step"] == pytest.approx(costs.expected_tokens_per_step(alpha, 5),
-                                                 rel=0.01)
+    assert m["tokens_per_step"] == pytest.approx(costs.expected_tokens_per_step(alpha, 5), rel=0.01)
     assert m["speedup"] == pytest.approx(costs.speedup(alpha, 5, c), rel=0.02)
     # and the analytic block (alpha from the toy models) is close as well
     assert m["speedup"] == pytest.approx(result.analytic["speedup"], rel=0.04)
     assert m["baseline_time_per_token_s"] == pytest.approx(
-        result.analytic["baseline_time_per_token_s"], rel=1e-3)
+        result.analytic["baseline_time_per_token_s"], rel=1e-3
+    )
 
 
 def test_speculation_spends_flops_to_save_memory_traffic() -> None:
     m = clustersim.run(scenario()).metrics
-    assert m["flops_total"] > 1.5 * m["baseline_flops_total"]        # FLOPs up
+    assert m["flops_total"] > 1.5 * m["baseline_flops_total"]  # FLOPs up
     assert m["bytes_read_total"] < 0.5 * m["baseline_bytes_read_total"]  # bytes read down
     assert m["flops_ratio"] == pytest.approx(m["flops_total"] / m["baseline_flops_total"])
 
@@ -113,22 +142,26 @@ def test_checks_pass_in_a_scenario() -> None:
     assert record["draft_only_rejected"]
 
 
-@pytest.mark.parametrize(("override", "message"), [
-    ({"gamma": 0}, "gamma must be an integer >= 1, got 0"),
-    ({"temperature": -1}, "temperature must be a finite number >= 0"),
-    ({"draft_quality": 1.5}, "draft_quality must be in \\[0, 1\\]"),
-    ({"tokens": 0}, "tokens must be an integer >= 1"),
-    ({"target_model": "llama9"}, "unknown model preset 'llama9'"),
-    ({"vocab": 1}, "vocab must be an integer in 2..512"),
-    ({"method": "self_speculative", "exit_layer": 40}, "exit_layer must be below"),
-    ({"method": "tree", "tree_width": 70, "gamma": 3}, "nodes; expected at most 4096"),
-    ({"tree_expansion": [2, 0]}, "tree_expansion must be a list of 1 to 16 integers"),
-    ({"check_significance": 2}, "check_significance must be in \\(0, 1\\)"),
-    ({"posterior_alpha": 0}, "posterior_alpha must be in \\(0, 1\\]"),
-    ({"launch_overhead": "-1 us"}, "launch_overhead must be a time >= 0"),
-])
-def test_bad_parameters_name_field_value_and_expectation(override: dict[str, Any],
-                                                         message: str) -> None:
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ({"gamma": 0}, "gamma must be an integer >= 1, got 0"),
+        ({"temperature": -1}, "temperature must be a finite number >= 0"),
+        ({"draft_quality": 1.5}, "draft_quality must be in \\[0, 1\\]"),
+        ({"tokens": 0}, "tokens must be an integer >= 1"),
+        ({"target_model": "llama9"}, "unknown model preset 'llama9'"),
+        ({"vocab": 1}, "vocab must be an integer in 2..512"),
+        ({"method": "self_speculative", "exit_layer": 40}, "exit_layer must be below"),
+        ({"method": "tree", "tree_width": 70, "gamma": 3}, "nodes; expected at most 4096"),
+        ({"tree_expansion": [2, 0]}, "tree_expansion must be a list of 1 to 16 integers"),
+        ({"check_significance": 2}, "check_significance must be in \\(0, 1\\)"),
+        ({"posterior_alpha": 0}, "posterior_alpha must be in \\(0, 1\\]"),
+        ({"launch_overhead": "-1 us"}, "launch_overhead must be a time >= 0"),
+    ],
+)
+def test_bad_parameters_name_field_value_and_expectation(
+    override: dict[str, Any], message: str
+) -> None:
     with pytest.raises(InputError, match=message):
         clustersim.run(scenario(**override))
 

@@ -18,11 +18,14 @@ BASE = ["workload.verify=false"]
 
 
 def test_parse_grid_reads_yaml_values_and_nested_lists() -> None:
-    grid = parse_grid(["cluster.topology.nodes=2,4", "workload.ranks=[n0,n1],[n1,n0]",
-                       "workload.size=1MiB"])
-    assert grid == [("cluster.topology.nodes", [2, 4]),
-                    ("workload.ranks", [["n0", "n1"], ["n1", "n0"]]),
-                    ("workload.size", ["1MiB"])]
+    grid = parse_grid(
+        ["cluster.topology.nodes=2,4", "workload.ranks=[n0,n1],[n1,n0]", "workload.size=1MiB"]
+    )
+    assert grid == [
+        ("cluster.topology.nodes", [2, 4]),
+        ("workload.ranks", [["n0", "n1"], ["n1", "n0"]]),
+        ("workload.size", ["1MiB"]),
+    ]
     points = grid_points(grid)
     assert len(points) == 4 and points[1][1] == ("workload.ranks", ["n1", "n0"])
     with pytest.raises(InputError, match="KEY=V1,V2"):
@@ -55,13 +58,27 @@ def test_process_pool_gives_the_same_rows(tmp_path: Path) -> None:
 def test_cli_sweep_writes_csv_and_rejects_bad_points_before_running(tmp_path: Path) -> None:
     runner = CliRunner()
     out = tmp_path / "sweep.csv"
-    ok = runner.invoke(app, ["sweep", str(RING), "--grid", "workload.size=1MiB,2MiB",
-                             "--set", "workload.verify=false", "--out", str(out), "--jobs", "1"])
+    ok = runner.invoke(
+        app,
+        [
+            "sweep",
+            str(RING),
+            "--grid",
+            "workload.size=1MiB,2MiB",
+            "--set",
+            "workload.verify=false",
+            "--out",
+            str(out),
+            "--jobs",
+            "1",
+        ],
+    )
     assert ok.exit_code == 0, ok.output
     rows = list(csv.DictReader(out.open()))
     assert [r["workload.size"] for r in rows] == ["1MiB", "2MiB"]
     bad_out = tmp_path / "bad.csv"
-    bad = runner.invoke(app, ["sweep", str(RING), "--grid", "cluster.topology.nodes=4,1",
-                              "--out", str(bad_out)])
+    bad = runner.invoke(
+        app, ["sweep", str(RING), "--grid", "cluster.topology.nodes=4,1", "--out", str(bad_out)]
+    )
     assert bad.exit_code == 2 and "at least 2" in bad.stderr
     assert not bad_out.exists()

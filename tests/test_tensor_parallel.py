@@ -53,8 +53,9 @@ def test_attention_and_mlp_backward_match_finite_differences() -> None:
 
     np.testing.assert_allclose(dx, numerical_gradient(f, x), rtol=1e-6, atol=1e-9)
     for name in ("wq", "wk", "wv", "wo"):
-        np.testing.assert_allclose(grads[name], numerical_gradient(f, getattr(w, name)),
-                                   rtol=1e-6, atol=1e-9, err_msg=name)
+        np.testing.assert_allclose(
+            grads[name], numerical_gradient(f, getattr(w, name)), rtol=1e-6, atol=1e-9, err_msg=name
+        )
     _, cache = mlp_forward(x, w.w1, w.w2)
     dx, grads = mlp_backward(dy, cache, w.w1, w.w2)
 
@@ -104,16 +105,30 @@ def test_bytes_formula() -> None:
     b, s, h, t = 4, 2048, 4096, 8
     assert megatron_bytes_per_layer_per_device(b, s, h, t, 2) == 8 * b * s * h * (t - 1) / t * 2
     assert megatron_bytes_per_layer_per_device(b, s, h, t, 2, "attention") == pytest.approx(
-        megatron_bytes_per_layer_per_device(b, s, h, t, 2) / 2)
+        megatron_bytes_per_layer_per_device(b, s, h, t, 2) / 2
+    )
 
 
 def _scenario(**workload: Any) -> dict[str, Any]:
-    wl = {"kind": "tensor_parallel", "degree": 4, "batch": 2, "seq_len": 256, "hidden": 512,
-          "heads": 8, "layers": 2, **workload}
-    return {"name": "tp-test",
-            "cluster": {"topology": {"kind": "switch", "nodes": 4}, "device": "A100",
-                        "link": "NVLink3"},
-            "workload": wl}
+    wl = {
+        "kind": "tensor_parallel",
+        "degree": 4,
+        "batch": 2,
+        "seq_len": 256,
+        "hidden": 512,
+        "heads": 8,
+        "layers": 2,
+        **workload,
+    }
+    return {
+        "name": "tp-test",
+        "cluster": {
+            "topology": {"kind": "switch", "nodes": 4},
+            "device": "A100",
+            "link": "NVLink3",
+        },
+        "workload": wl,
+    }
 
 
 @pytest.mark.parametrize("part", ["attention", "mlp", "layer"])
@@ -122,7 +137,8 @@ def test_simulated_layer_equals_the_formula(part: str) -> None:
     m, a = r.metrics, r.analytic
     assert m["time_per_layer_s"] == pytest.approx(a["time_per_layer_s"], rel=1e-9)
     assert m["bytes_per_layer_per_device"] == pytest.approx(
-        megatron_bytes_per_layer_per_device(2, 256, 512, 4, 2, part), rel=1e-12)
+        megatron_bytes_per_layer_per_device(2, 256, 512, 4, 2, part), rel=1e-12
+    )
     assert m["allreduces_per_layer"] == (4 if part == "layer" else 2)
     assert r.checks["tensor_parallel_equals_dense"]["passed"]
 
@@ -135,19 +151,20 @@ def test_sequence_partition_sends_more_for_the_same_answer() -> None:
     weights = 4 * 512 * 512 * 2
     expected = 2 * 3 / 4 * (4 * act + weights)  # K, V, dV, dK and the weight gradients
     assert seq.metrics["bytes_per_layer_per_device"] == pytest.approx(expected)
-    assert seq.metrics["bytes_per_layer_per_device"] > 2 * heads.metrics[
-        "bytes_per_layer_per_device"]
+    assert (
+        seq.metrics["bytes_per_layer_per_device"] > 2 * heads.metrics["bytes_per_layer_per_device"]
+    )
     assert seq.metrics["params_bytes_per_device"] == 4 * heads.metrics["params_bytes_per_device"]
-    assert seq.metrics["time_per_layer_s"] == pytest.approx(seq.analytic["time_per_layer_s"],
-                                                            rel=1e-9)
+    assert seq.metrics["time_per_layer_s"] == pytest.approx(
+        seq.analytic["time_per_layer_s"], rel=1e-9
+    )
 
 
 @pytest.mark.parametrize("algorithm", ["recursive_doubling", "halving_doubling"])
 def test_other_allreduce_algorithms_carry_the_numbers_too(algorithm: str) -> None:
     r = clustersim.run(_scenario(algorithm=algorithm, layers=1))
     assert r.checks["tensor_parallel_equals_dense"]["passed"]
-    assert r.metrics["time_per_layer_s"] == pytest.approx(r.analytic["time_per_layer_s"],
-                                                          rel=1e-9)
+    assert r.metrics["time_per_layer_s"] == pytest.approx(r.analytic["time_per_layer_s"], rel=1e-9)
 
 
 def test_more_ranks_less_compute_more_communication() -> None:
@@ -157,13 +174,16 @@ def test_more_ranks_less_compute_more_communication() -> None:
     assert four.metrics["bytes_per_layer_per_device"] > two.metrics["bytes_per_layer_per_device"]
 
 
-@pytest.mark.parametrize(("change", "text"), [
-    ({"heads": 16, "degree": 3}, "heads 16 must be divisible by degree 3"),
-    ({"hidden": 500}, "hidden 500 must be divisible by heads 8"),
-    ({"partition": "sequence", "seq_len": 250}, "seq_len 250 must be divisible by degree 4"),
-    ({"degree": 0}, "workload.degree: must be a positive integer, got 0"),
-    ({"algorithm": "carrier_pigeon"}, "unknown all-reduce algorithm 'carrier_pigeon'"),
-])
+@pytest.mark.parametrize(
+    ("change", "text"),
+    [
+        ({"heads": 16, "degree": 3}, "heads 16 must be divisible by degree 3"),
+        ({"hidden": 500}, "hidden 500 must be divisible by heads 8"),
+        ({"partition": "sequence", "seq_len": 250}, "seq_len 250 must be divisible by degree 4"),
+        ({"degree": 0}, "workload.degree: must be a positive integer, got 0"),
+        ({"algorithm": "carrier_pigeon"}, "unknown all-reduce algorithm 'carrier_pigeon'"),
+    ],
+)
 def test_bad_parameters(change: dict[str, Any], text: str) -> None:
     with pytest.raises(InputError) as err:
         load_scenario(_scenario(**change))

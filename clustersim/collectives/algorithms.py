@@ -52,8 +52,14 @@ __all__ = [
 
 OPS = ("allreduce", "reduce_scatter", "allgather", "broadcast", "reduce", "alltoall")
 ROOTED_OPS = ("broadcast", "reduce")
-DEFAULT_ALGORITHM = {"allreduce": "ring", "reduce_scatter": "ring", "allgather": "ring",
-                     "broadcast": "tree", "reduce": "tree", "alltoall": "pairwise"}
+DEFAULT_ALGORITHM = {
+    "allreduce": "ring",
+    "reduce_scatter": "ring",
+    "allgather": "ring",
+    "broadcast": "tree",
+    "reduce": "tree",
+    "alltoall": "pairwise",
+}
 DEFAULT_PIPELINE_CHUNK = 512 * 2**10
 """Bytes per double-binary-tree pipeline chunk: NCCL's default 4 MiB buffer (``NCCL_BUFFSIZE``)
 over its 8 pipeline slots (``NCCL_STEPS``)."""
@@ -84,8 +90,9 @@ def per_tree_chunk(p: int, tree_chunks: int) -> int:
     return 2 * tree_chunks
 
 
-def alpha_beta(cluster: Cluster, ranks: list[str], peers: tuple[np.ndarray, np.ndarray]
-               ) -> tuple[float, float]:
+def alpha_beta(
+    cluster: Cluster, ranks: list[str], peers: tuple[np.ndarray, np.ndarray]
+) -> tuple[float, float]:
     """Alpha (s) and beta (s/byte) of the routes between rank positions ``peers = (src, dst)``,
     ignoring contention.
 
@@ -97,7 +104,8 @@ def alpha_beta(cluster: Cluster, ranks: list[str], peers: tuple[np.ndarray, np.n
         return 0.0, 0.0
     nodes = cluster.rank_indices(ranks)
     latency, bottleneck = RouteTable.of(cluster.network).latency_bottleneck(
-        nodes[peers[0]], nodes[peers[1]])
+        nodes[peers[0]], nodes[peers[1]]
+    )
     return float(latency.max()), 1.0 / float(bottleneck.min())
 
 
@@ -135,8 +143,9 @@ class CollectiveAlgorithm:
     grid: Callable[[Cluster, list[str]], np.ndarray] | None = None
     predict: Callable[[Cluster, list[str], Plan, float], dict[str, float]] | None = None
 
-    def analytic(self, cluster: Cluster, ranks: list[str], plan: Plan, gamma: float = 0.0
-                 ) -> dict[str, float]:
+    def analytic(
+        self, cluster: Cluster, ranks: list[str], plan: Plan, gamma: float = 0.0
+    ) -> dict[str, float]:
         """Predicted ``time_s`` (with ``alpha_s``, ``link_bandwidth_Bps``), contention ignored."""
         if self.predict is not None:
             return self.predict(cluster, ranks, plan, gamma)
@@ -146,12 +155,20 @@ class CollectiveAlgorithm:
             peers = _PEERS[key] = schedule_pairs(self.schedule(plan))
         alpha, beta = alpha_beta(cluster, ranks, peers)
         extra = {"chunks": plan.chunk_bytes.size // 2} if self.layout is per_tree_chunk else {}
-        return {"time_s": self.time(plan.size, plan.p, alpha, beta, gamma, **extra),
-                "alpha_s": alpha, "link_bandwidth_Bps": 1.0 / beta}
+        return {
+            "time_s": self.time(plan.size, plan.p, alpha, beta, gamma, **extra),
+            "alpha_s": alpha,
+            "link_bandwidth_Bps": 1.0 / beta,
+        }
 
-    def process(self, cluster: Cluster, ranks: list[str], plan: Plan,
-                padded: np.ndarray | None = None, reducer: Reducer | None = None
-                ) -> Generator[Any, Any, None]:
+    def process(
+        self,
+        cluster: Cluster,
+        ranks: list[str],
+        plan: Plan,
+        padded: np.ndarray | None = None,
+        reducer: Reducer | None = None,
+    ) -> Generator[Any, Any, None]:
         """The timed process of this algorithm on ``plan`` (one SimPy process body)."""
         return schedule_process(cluster, ranks, self.schedule(plan), padded, reducer)
 
@@ -168,7 +185,8 @@ def hierarchical_grid(cluster: Cluster, ranks: list[str]) -> np.ndarray:
         raise InputError(
             f"algorithm 'hierarchical' needs GPUs grouped into machines (a two_level topology, "
             f"which records gpus_per_node); this cluster is a {kind} topology. Use "
-            "cluster.topology.kind: two_level, or another algorithm such as ring")
+            "cluster.topology.kind: two_level, or another algorithm such as ring"
+        )
     groups = [graph.nodes[name].get("group") for name in ranks]
     runs: list[tuple[Any, int]] = []
     for group in groups:
@@ -182,22 +200,29 @@ def hierarchical_grid(cluster: Cluster, ranks: list[str]) -> np.ndarray:
         raise InputError(
             "algorithm 'hierarchical' needs workload.ranks listed machine by machine with the "
             f"same number of GPUs on every machine; got machines {seen} with "
-            f"{[count for _, count in runs]} GPUs")
+            f"{[count for _, count in runs]} GPUs"
+        )
     return np.arange(len(ranks)).reshape(len(runs), sizes.pop())
 
 
-def _hierarchical_predict(cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
-                          ) -> dict[str, float]:
+def _hierarchical_predict(
+    cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
+) -> dict[str, float]:
     grid = plan.grid if plan.grid is not None else hierarchical_grid(cluster, ranks)
     machines, gpus = grid.shape
     intra = alpha_beta(cluster, ranks, (grid.ravel(), np.roll(grid, -1, axis=1).ravel()))
     inter = alpha_beta(cluster, ranks, (grid.T.ravel(), np.roll(grid.T, -1, axis=1).ravel()))
     time_s = rings.hierarchical_allreduce_time(plan.size, machines, gpus, *intra, *inter, gamma)
     slowest = inter if machines > 1 else intra
-    return {"time_s": time_s, "alpha_s": slowest[0], "link_bandwidth_Bps": 1.0 / slowest[1],
-            "alpha_intra_s": intra[0], "alpha_inter_s": inter[0],
-            "intra_bandwidth_Bps": 1.0 / intra[1] if intra[1] else math.inf,
-            "inter_bandwidth_Bps": 1.0 / inter[1] if inter[1] else math.inf}
+    return {
+        "time_s": time_s,
+        "alpha_s": slowest[0],
+        "link_bandwidth_Bps": 1.0 / slowest[1],
+        "alpha_intra_s": intra[0],
+        "alpha_inter_s": inter[0],
+        "intra_bandwidth_Bps": 1.0 / intra[1] if intra[1] else math.inf,
+        "inter_bandwidth_Bps": 1.0 / inter[1] if inter[1] else math.inf,
+    }
 
 
 def _twice(size: float, p: int) -> float:
@@ -207,82 +232,177 @@ def _twice(size: float, p: int) -> float:
 _THAKUR = "Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005"
 _PATARASUK = "Patarasuk & Yuan, JPDC 69(2) 2009"
 _MPICH = "MPICH src/mpi/coll"
-_NCCL = ("NCCL src/graph/trees.cc; Sanders, Speck & Träff, Parallel Comput. 35(12) 2009; "
-         "schedule-exact derivation")
+_NCCL = (
+    "NCCL src/graph/trees.cc; Sanders, Speck & Träff, Parallel Comput. 35(12) 2009; "
+    "schedule-exact derivation"
+)
 _MULTIPORT = "α-β model with every pair on its own link (multi-port, as fully_connected)"
 
 _TABLE = [
     CollectiveAlgorithm(
-        "allreduce", "ring", rings.ring_allreduce_schedule, ring_allreduce_time, _twice,
-        "2(p-1)·α + 2(p-1)/p·n·β + (p-1)/p·n·γ", f"{_PATARASUK} §3; {_THAKUR} §4.4"),
+        "allreduce",
+        "ring",
+        rings.ring_allreduce_schedule,
+        ring_allreduce_time,
+        _twice,
+        "2(p-1)·α + 2(p-1)/p·n·β + (p-1)/p·n·γ",
+        f"{_PATARASUK} §3; {_THAKUR} §4.4",
+    ),
     CollectiveAlgorithm(
-        "allreduce", "recursive_doubling", recursive.recursive_doubling_allreduce,
-        recursive.recursive_doubling_allreduce_time, recursive.recursive_doubling_allreduce_bytes,
+        "allreduce",
+        "recursive_doubling",
+        recursive.recursive_doubling_allreduce,
+        recursive.recursive_doubling_allreduce_time,
+        recursive.recursive_doubling_allreduce_bytes,
         "lg p·(α + nβ + nγ); p≠2^k: (lg p'+2)(α + nβ) + (lg p'+1)·nγ",
-        f"{_THAKUR} §4.4; {_MPICH}/allreduce_intra_recursive_doubling.c", whole),
+        f"{_THAKUR} §4.4; {_MPICH}/allreduce_intra_recursive_doubling.c",
+        whole,
+    ),
     CollectiveAlgorithm(
-        "allreduce", "halving_doubling", recursive.halving_doubling_allreduce,
-        recursive.halving_doubling_allreduce_time, recursive.halving_doubling_allreduce_bytes,
+        "allreduce",
+        "halving_doubling",
+        recursive.halving_doubling_allreduce,
+        recursive.halving_doubling_allreduce_time,
+        recursive.halving_doubling_allreduce_bytes,
         "2 lg p·α + 2(p-1)/p·nβ + (p-1)/p·nγ; p≠2^k: (2 lg p'+2)α + (2(p'-1)/p'+2)·nβ"
         " + ((p'-1)/p'+1)·nγ",
         f"{_THAKUR} §5.1 (Rabenseifner); {_MPICH}/allreduce_intra_reduce_scatter_allgather.c",
-        per_new_rank),
+        per_new_rank,
+    ),
     CollectiveAlgorithm(
-        "allreduce", "tree", trees.tree_allreduce, trees.tree_allreduce_time, trees.two_tree_bytes,
+        "allreduce",
+        "tree",
+        trees.tree_allreduce,
+        trees.tree_allreduce_time,
+        trees.two_tree_bytes,
         "2⌈lg p⌉·(α + nβ) + ⌈lg p⌉·nγ (binomial reduce to rank 0, then broadcast)",
-        f"{_THAKUR} §4.2, §4.4", whole),
+        f"{_THAKUR} §4.2, §4.4",
+        whole,
+    ),
     CollectiveAlgorithm(
-        "allreduce", "double_binary_tree", trees.double_binary_tree_allreduce,
-        trees.double_binary_tree_allreduce_time, trees.two_tree_bytes,
-        "2(k + ⌈lg p⌉ - 1)·(α + n/(2k)·β) + (2(k+⌈lg p⌉) - 3)·n/(2k)·γ, k pipeline chunks"
-        " per tree", _NCCL, per_tree_chunk),
+        "allreduce",
+        "double_binary_tree",
+        trees.double_binary_tree_allreduce,
+        trees.double_binary_tree_allreduce_time,
+        trees.two_tree_bytes,
+        "2(k + ⌈lg p⌉ - 1)·(α + n/(2k)·β) + (2(k+⌈lg p⌉) - 3)·n/(2k)·γ, k pipeline chunks per tree",
+        _NCCL,
+        per_tree_chunk,
+    ),
     CollectiveAlgorithm(
-        "allreduce", "direct", direct.direct_allreduce, direct.direct_allreduce_time,
-        direct.direct_allreduce_bytes, "2α + 2(n/p)·β + (p-1)/p·nγ", _MULTIPORT),
+        "allreduce",
+        "direct",
+        direct.direct_allreduce,
+        direct.direct_allreduce_time,
+        direct.direct_allreduce_bytes,
+        "2α + 2(n/p)·β + (p-1)/p·nγ",
+        _MULTIPORT,
+    ),
     CollectiveAlgorithm(
-        "allreduce", "hierarchical", rings.hierarchical_allreduce,
-        rings.hierarchical_allreduce_time, _twice,
+        "allreduce",
+        "hierarchical",
+        rings.hierarchical_allreduce,
+        rings.hierarchical_allreduce_time,
+        _twice,
         "2(g-1)·(α₁ + (n/g)·β₁) + 2(m-1)·(α₂ + (n/p)·β₂) + (p-1)/p·nγ, m machines × g GPUs"
         " (1 = intra, 2 = inter)",
         f"Sergeev & Del Balso, arXiv:1802.05799 (Horovod); ring phases per {_THAKUR} §4.1, §4.3",
-        grid=hierarchical_grid, predict=_hierarchical_predict),
+        grid=hierarchical_grid,
+        predict=_hierarchical_predict,
+    ),
     CollectiveAlgorithm(
-        "reduce_scatter", "ring", rings.ring_reduce_scatter_schedule, ring_reduce_scatter_time,
-        direct.alltoall_bytes, "(p-1)·α + (p-1)/p·n·(β+γ)", f"{_THAKUR} §4.3"),
+        "reduce_scatter",
+        "ring",
+        rings.ring_reduce_scatter_schedule,
+        ring_reduce_scatter_time,
+        direct.alltoall_bytes,
+        "(p-1)·α + (p-1)/p·n·(β+γ)",
+        f"{_THAKUR} §4.3",
+    ),
     CollectiveAlgorithm(
-        "reduce_scatter", "recursive_halving", recursive.recursive_halving_reduce_scatter,
+        "reduce_scatter",
+        "recursive_halving",
+        recursive.recursive_halving_reduce_scatter,
         recursive.recursive_halving_reduce_scatter_time,
         recursive.recursive_halving_reduce_scatter_bytes,
         "lg p·α + (p-1)/p·n·(β+γ); p≠2^k: (lg p'+2)·α + n(β+γ) + (p'-1+Σ min(2^k,r))·(n/p)"
         "·(β+γ) + (n/p)·β",
-        f"{_THAKUR} §4.3; {_MPICH}/reduce_scatter_intra_recursive_halving.c"),
+        f"{_THAKUR} §4.3; {_MPICH}/reduce_scatter_intra_recursive_halving.c",
+    ),
     CollectiveAlgorithm(
-        "reduce_scatter", "direct", direct.direct_reduce_scatter, direct.direct_reduce_scatter_time,
-        direct.alltoall_bytes, "α + (n/p)·β + (p-1)/p·nγ", _MULTIPORT),
+        "reduce_scatter",
+        "direct",
+        direct.direct_reduce_scatter,
+        direct.direct_reduce_scatter_time,
+        direct.alltoall_bytes,
+        "α + (n/p)·β + (p-1)/p·nγ",
+        _MULTIPORT,
+    ),
     CollectiveAlgorithm(
-        "allgather", "ring", rings.ring_allgather_schedule, ring_allgather_time,
-        direct.alltoall_bytes, "(p-1)·α + (p-1)/p·n·β", f"{_THAKUR} §4.1"),
+        "allgather",
+        "ring",
+        rings.ring_allgather_schedule,
+        ring_allgather_time,
+        direct.alltoall_bytes,
+        "(p-1)·α + (p-1)/p·n·β",
+        f"{_THAKUR} §4.1",
+    ),
     CollectiveAlgorithm(
-        "allgather", "recursive_doubling", recursive.recursive_doubling_allgather,
-        recursive.recursive_doubling_allgather_time, recursive.recursive_doubling_allgather_bytes,
+        "allgather",
+        "recursive_doubling",
+        recursive.recursive_doubling_allgather,
+        recursive.recursive_doubling_allgather_time,
+        recursive.recursive_doubling_allgather_bytes,
         "lg p·α + (p-1)/p·n·β; p≠2^k: (lg p'+2)·α + (p'+p-1+Σ min(2^k,r))·(n/p)·β",
-        f"{_THAKUR} §4.1; {_MPICH}/allgather.c"),
+        f"{_THAKUR} §4.1; {_MPICH}/allgather.c",
+    ),
     CollectiveAlgorithm(
-        "allgather", "direct", direct.direct_allgather, direct.direct_allgather_time,
-        direct.alltoall_bytes, "α + (n/p)·β", _MULTIPORT),
+        "allgather",
+        "direct",
+        direct.direct_allgather,
+        direct.direct_allgather_time,
+        direct.alltoall_bytes,
+        "α + (n/p)·β",
+        _MULTIPORT,
+    ),
     CollectiveAlgorithm(
-        "broadcast", "tree", trees.binomial_broadcast, trees.binomial_broadcast_time,
-        trees.tree_bytes, "⌈lg p⌉·(α + nβ) (binomial)", f"{_THAKUR} §4.2", whole),
+        "broadcast",
+        "tree",
+        trees.binomial_broadcast,
+        trees.binomial_broadcast_time,
+        trees.tree_bytes,
+        "⌈lg p⌉·(α + nβ) (binomial)",
+        f"{_THAKUR} §4.2",
+        whole,
+    ),
     CollectiveAlgorithm(
-        "reduce", "tree", trees.binomial_reduce, trees.binomial_reduce_time, trees.tree_bytes,
-        "⌈lg p⌉·(α + nβ + nγ) (binomial)", f"{_THAKUR} §4.4", whole),
+        "reduce",
+        "tree",
+        trees.binomial_reduce,
+        trees.binomial_reduce_time,
+        trees.tree_bytes,
+        "⌈lg p⌉·(α + nβ + nγ) (binomial)",
+        f"{_THAKUR} §4.4",
+        whole,
+    ),
     CollectiveAlgorithm(
-        "alltoall", "direct", direct.direct_alltoall, direct.direct_alltoall_time,
-        direct.alltoall_bytes, "α + (n/p)·β", f"{_MULTIPORT}; MPICH medium-message all-to-all"),
+        "alltoall",
+        "direct",
+        direct.direct_alltoall,
+        direct.direct_alltoall_time,
+        direct.alltoall_bytes,
+        "α + (n/p)·β",
+        f"{_MULTIPORT}; MPICH medium-message all-to-all",
+    ),
     CollectiveAlgorithm(
-        "alltoall", "pairwise", direct.pairwise_alltoall, direct.pairwise_alltoall_time,
-        direct.alltoall_bytes, "(p-1)·(α + (n/p)·β)",
-        f"{_THAKUR} (all-to-all, long messages); {_MPICH}/alltoall_intra_pairwise.c"),
+        "alltoall",
+        "pairwise",
+        direct.pairwise_alltoall,
+        direct.pairwise_alltoall_time,
+        direct.alltoall_bytes,
+        "(p-1)·(α + (n/p)·β)",
+        f"{_THAKUR} (all-to-all, long messages); {_MPICH}/alltoall_intra_pairwise.c",
+    ),
 ]
 
 ALGORITHMS: dict[tuple[str, str], CollectiveAlgorithm] = {(a.op, a.name): a for a in _TABLE}
@@ -299,23 +419,39 @@ def tree_chunks(size: float, elements: int, pipeline_chunk: float | None) -> int
     return max(1, min(math.ceil(size / 2 / chunk), elements // 2))
 
 
-def plan_collective(cluster: Cluster, ranks: list[str], algorithm: CollectiveAlgorithm,
-                    elements: int, itemsize: int, *, root: int = 0,
-                    pipeline_chunk: float | None = None) -> tuple[Plan, np.ndarray]:
+def plan_collective(
+    cluster: Cluster,
+    ranks: list[str],
+    algorithm: CollectiveAlgorithm,
+    elements: int,
+    itemsize: int,
+    *,
+    root: int = 0,
+    pipeline_chunk: float | None = None,
+) -> tuple[Plan, np.ndarray]:
     """The plan of one run and the element count of each chunk of its layout."""
     p = len(ranks)
     if not 0 <= root < p:
-        raise InputError(f"workload.root: {root} is not a rank position; expected 0..{p - 1} "
-                         f"for {p} ranks")
+        raise InputError(
+            f"workload.root: {root} is not a rank position; expected 0..{p - 1} for {p} ranks"
+        )
     k = tree_chunks(elements * itemsize, elements, pipeline_chunk)
     lengths = chunk_lengths(elements, algorithm.layout(p, k))
     grid = algorithm.grid(cluster, ranks) if algorithm.grid else None
     return Plan(p, lengths * float(itemsize), root, grid), lengths
 
 
-def collective_process(cluster: Cluster, ranks: list[str], op: str, algorithm: str,
-                       size: float, *, itemsize: int = 4, reduction: str = "free",
-                       root: int = 0) -> Generator[Any, Any, None]:
+def collective_process(
+    cluster: Cluster,
+    ranks: list[str],
+    op: str,
+    algorithm: str,
+    size: float,
+    *,
+    itemsize: int = 4,
+    reduction: str = "free",
+    root: int = 0,
+) -> Generator[Any, Any, None]:
     """A timing-only collective for other workloads: ``sim.process(collective_process(...))``
     or ``yield from collective_process(...)`` inside a process.
 

@@ -34,7 +34,7 @@ def to_padded(buffers: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     padded = np.zeros((ranks, parts, width), dtype=buffers.dtype)
     starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
     for c, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=False)):
-        padded[:, c, :length] = buffers[:, start:start + length]
+        padded[:, c, :length] = buffers[:, start : start + length]
     return padded
 
 

@@ -73,8 +73,14 @@ def transpose_blocks(padded: np.ndarray) -> None:
     padded[:] = padded.swapaxes(0, 1).copy()
 
 
-def pairwise_exchange(padded: np.ndarray, src: np.ndarray, dst: np.ndarray, step: int,
-                      stash: dict[int, np.ndarray], xor: bool) -> None:
+def pairwise_exchange(
+    padded: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    step: int,
+    stash: dict[int, np.ndarray],
+    xor: bool,
+) -> None:
     """Step ``step`` of the pairwise all-to-all: rank ``r`` stores rank ``src``'s block for it.
 
     The slot a block lands in (``dst``, ``src``) still holds the block ``dst`` sends to ``src``
@@ -123,39 +129,49 @@ def pairwise_alltoall(plan: Plan) -> Iterator[Step]:
     stash: dict[int, np.ndarray] = {}
     for step in range(1, p):
         dst = ranks ^ step if xor else (ranks + step) % p
-        yield Step(ranks, dst, plan.chunk_bytes[dst], "pairwise all-to-all",
-                   partial(pairwise_exchange, src=ranks, dst=dst, step=step, stash=stash,
-                           xor=xor))
+        yield Step(
+            ranks,
+            dst,
+            plan.chunk_bytes[dst],
+            "pairwise all-to-all",
+            partial(pairwise_exchange, src=ranks, dst=dst, step=step, stash=stash, xor=xor),
+        )
 
 
 # ------------------------------------------------------------------------------------ costs
-def direct_reduce_scatter_time(size: float, p: int, alpha: float, beta: float,
-                               gamma: float = 0.0) -> float:
+def direct_reduce_scatter_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``α + (n/p)β + ((p-1)/p)·nγ`` on a multi-port fully connected network."""
     return alpha + size / p * beta + (p - 1) / p * size * gamma
 
 
-def direct_allgather_time(size: float, p: int, alpha: float, beta: float,
-                          gamma: float = 0.0) -> float:
+def direct_allgather_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``α + (n/p)β`` on a multi-port fully connected network. ``gamma`` is unused."""
     return alpha + size / p * beta
 
 
-def direct_allreduce_time(size: float, p: int, alpha: float, beta: float,
-                          gamma: float = 0.0) -> float:
+def direct_allreduce_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``2α + 2(n/p)β + ((p-1)/p)·nγ`` on a multi-port fully connected network."""
-    return (direct_reduce_scatter_time(size, p, alpha, beta, gamma)
-            + direct_allgather_time(size, p, alpha, beta))
+    return direct_reduce_scatter_time(size, p, alpha, beta, gamma) + direct_allgather_time(
+        size, p, alpha, beta
+    )
 
 
-def direct_alltoall_time(size: float, p: int, alpha: float, beta: float,
-                         gamma: float = 0.0) -> float:
+def direct_alltoall_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``α + (n/p)β`` on a multi-port fully connected network. ``gamma`` is unused."""
     return alpha + size / p * beta
 
 
-def pairwise_alltoall_time(size: float, p: int, alpha: float, beta: float,
-                           gamma: float = 0.0) -> float:
+def pairwise_alltoall_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``(p-1)(α + (n/p)β)`` (Thakur et al. 2005: ``(p-1)α + nβ``, their n = our (p-1)n/p).
     ``gamma`` is unused."""
     return (p - 1) * (alpha + size / p * beta)

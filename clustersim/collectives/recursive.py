@@ -67,8 +67,14 @@ def pair_sum(padded: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
         padded[b] = padded[a]  # a + b == b + a exactly: both hold the same bits
 
 
-def move_ranges(padded: np.ndarray, src: np.ndarray, dst: np.ndarray, start: np.ndarray,
-                stop: np.ndarray, add: bool) -> None:
+def move_ranges(
+    padded: np.ndarray,
+    src: np.ndarray,
+    dst: np.ndarray,
+    start: np.ndarray,
+    stop: np.ndarray,
+    add: bool,
+) -> None:
     """Rank ``dst[i]`` adds (or stores) chunks ``start[i]:stop[i]`` of rank ``src[i]``.
 
     Callers guarantee that no rank writes a range another flow of the same step reads.
@@ -88,8 +94,14 @@ def _fold(plan: Plan, label: str, reduce: bool) -> Iterator[Step]:
     if rem:
         even = 2 * np.arange(rem)
         kernel = add_rows if reduce else copy_rows
-        yield Step(even, even + 1, plan.size, f"{label} fold",
-                   partial(kernel, src=even, dst=even + 1), reduce)
+        yield Step(
+            even,
+            even + 1,
+            plan.size,
+            f"{label} fold",
+            partial(kernel, src=even, dst=even + 1),
+            reduce,
+        )
 
 
 def _unfold(plan: Plan, label: str, sizes: np.ndarray | float) -> Iterator[Step]:
@@ -112,8 +124,14 @@ def recursive_doubling_allreduce(plan: Plan) -> Iterator[Step]:
     while mask < pof2:
         partner = new ^ mask
         lower = new < partner
-        yield Step(real, real[partner], plan.size, f"{label} exchange",
-                   partial(pair_sum, lo=real[lower], hi=real[partner[lower]]), True)
+        yield Step(
+            real,
+            real[partner],
+            plan.size,
+            f"{label} exchange",
+            partial(pair_sum, lo=real[lower], hi=real[partner[lower]]),
+            True,
+        )
         mask <<= 1
     yield from _unfold(plan, label, plan.size)
 
@@ -139,17 +157,26 @@ def halving_doubling_allreduce(plan: Plan) -> Iterator[Step]:
         lower = new < partner
         mid = (lo + hi) // 2
         start, stop = np.where(lower, mid, lo), np.where(lower, hi, mid)
-        yield Step(real, real[partner], plan.range_bytes(start, stop), f"{label} reduce-scatter",
-                   partial(move_ranges, src=real, dst=real[partner], start=start, stop=stop,
-                           add=True), True)
+        yield Step(
+            real,
+            real[partner],
+            plan.range_bytes(start, stop),
+            f"{label} reduce-scatter",
+            partial(move_ranges, src=real, dst=real[partner], start=start, stop=stop, add=True),
+            True,
+        )
         lo, hi = np.where(lower, lo, mid), np.where(lower, mid, hi)
         mask <<= 1
     mask = pof2 >> 1
     while mask:
         partner = new ^ mask
-        yield Step(real, real[partner], plan.range_bytes(lo, hi), f"{label} all-gather",
-                   partial(move_ranges, src=real, dst=real[partner], start=lo, stop=hi,
-                           add=False))
+        yield Step(
+            real,
+            real[partner],
+            plan.range_bytes(lo, hi),
+            f"{label} all-gather",
+            partial(move_ranges, src=real, dst=real[partner], start=lo, stop=hi, add=False),
+        )
         lo, hi = np.minimum(lo, lo[partner]), np.maximum(hi, hi[partner])
         mask >>= 1
     yield from _unfold(plan, label, plan.size)
@@ -173,9 +200,13 @@ def recursive_doubling_allgather(plan: Plan) -> Iterator[Step]:
     pof2, rem, real = fold_ranks(p)
     if rem:
         even = 2 * np.arange(rem)
-        yield Step(even, even + 1, plan.chunk_bytes[even], f"{label} fold",
-                   partial(move_ranges, src=even, dst=even + 1, start=even, stop=even + 1,
-                           add=False))
+        yield Step(
+            even,
+            even + 1,
+            plan.chunk_bytes[even],
+            f"{label} fold",
+            partial(move_ranges, src=even, dst=even + 1, start=even, stop=even + 1, add=False),
+        )
     first = _new_rank_chunks(p)
     new = np.arange(pof2)
     glo, ghi = new.copy(), new + 1  # the new ranks whose chunks each new rank holds
@@ -183,9 +214,13 @@ def recursive_doubling_allgather(plan: Plan) -> Iterator[Step]:
     while mask < pof2:
         partner = new ^ mask
         start, stop = first[glo], first[ghi]
-        yield Step(real, real[partner], plan.range_bytes(start, stop), f"{label} exchange",
-                   partial(move_ranges, src=real, dst=real[partner], start=start, stop=stop,
-                           add=False))
+        yield Step(
+            real,
+            real[partner],
+            plan.range_bytes(start, stop),
+            f"{label} exchange",
+            partial(move_ranges, src=real, dst=real[partner], start=start, stop=stop, add=False),
+        )
         glo, ghi = np.minimum(glo, glo[partner]), np.maximum(ghi, ghi[partner])
         mask <<= 1
     if rem:
@@ -212,16 +247,25 @@ def recursive_halving_reduce_scatter(plan: Plan) -> Iterator[Step]:
         mid = glo + mask
         start = first[np.where(lower, mid, glo)]
         stop = first[np.where(lower, ghi, mid)]
-        yield Step(real, real[partner], plan.range_bytes(start, stop), f"{label} exchange",
-                   partial(move_ranges, src=real, dst=real[partner], start=start, stop=stop,
-                           add=True), True)
+        yield Step(
+            real,
+            real[partner],
+            plan.range_bytes(start, stop),
+            f"{label} exchange",
+            partial(move_ranges, src=real, dst=real[partner], start=start, stop=stop, add=True),
+            True,
+        )
         glo, ghi = np.where(lower, glo, mid), np.where(lower, mid, ghi)
         mask >>= 1
     if rem:
         odd = 2 * np.arange(rem) + 1
-        yield Step(odd, odd - 1, plan.chunk_bytes[odd - 1], f"{label} unfold",
-                   partial(move_ranges, src=odd, dst=odd - 1, start=odd - 1, stop=odd,
-                           add=False))
+        yield Step(
+            odd,
+            odd - 1,
+            plan.chunk_bytes[odd - 1],
+            f"{label} unfold",
+            partial(move_ranges, src=odd, dst=odd - 1, start=odd - 1, stop=odd, add=False),
+        )
 
 
 # ------------------------------------------------------------------------------------ costs
@@ -238,8 +282,9 @@ def _uneven_blocks(p: int) -> int:
     return sum(min(1 << k, rem) for k in range(int(math.log2(pof2))))
 
 
-def recursive_doubling_allreduce_time(size: float, p: int, alpha: float, beta: float,
-                                      gamma: float = 0.0) -> float:
+def recursive_doubling_allreduce_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``lg p·(α + nβ + nγ)`` for ``p = 2^k`` (Thakur et al. 2005, §4.4; MPICH's comment).
 
     Otherwise ``(lg p' + 2)(α + nβ) + (lg p' + 1)·nγ``: the fold adds a step with a reduction,
@@ -256,16 +301,20 @@ def recursive_doubling_allreduce_bytes(size: float, p: int) -> float:
     return (pof2 * lg + 2 * (p - pof2)) * size
 
 
-def halving_doubling_allreduce_time(size: float, p: int, alpha: float, beta: float,
-                                    gamma: float = 0.0) -> float:
+def halving_doubling_allreduce_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``2 lg p·α + 2((p-1)/p)·nβ + ((p-1)/p)·nγ`` for ``p = 2^k`` (Thakur et al. 2005, §5.1;
     MPICH's comment). Otherwise, with the fold and unfold of whole vectors (MPICH):
     ``(2 lg p' + 2)α + (2(p'-1)/p' + 2)·nβ + ((p'-1)/p' + 1)·nγ``.
     """
     pof2, lg, extra = _shape(p)
     frac = (pof2 - 1) / pof2
-    return ((2 * lg + 2 * extra) * alpha + (2 * frac + 2 * extra) * size * beta
-            + (frac + extra) * size * gamma)
+    return (
+        (2 * lg + 2 * extra) * alpha
+        + (2 * frac + 2 * extra) * size * beta
+        + (frac + extra) * size * gamma
+    )
 
 
 def halving_doubling_allreduce_bytes(size: float, p: int) -> float:
@@ -274,8 +323,9 @@ def halving_doubling_allreduce_bytes(size: float, p: int) -> float:
     return 2 * (p - 1) * size
 
 
-def recursive_doubling_allgather_time(size: float, p: int, alpha: float, beta: float,
-                                      gamma: float = 0.0) -> float:
+def recursive_doubling_allgather_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``lg p·α + ((p-1)/p)·nβ`` for ``p = 2^k`` (Thakur et al. 2005, §4.1; MPICH
     ``allgather.c``). Otherwise the fold (one chunk), ``lg p'`` exchanges whose fattest block
     has ``2^k + min(2^k, r)`` chunks, and the unfold (all but one chunk):
@@ -291,8 +341,9 @@ def recursive_doubling_allgather_bytes(size: float, p: int) -> float:
     return (p - 1) * size
 
 
-def recursive_halving_reduce_scatter_time(size: float, p: int, alpha: float, beta: float,
-                                          gamma: float = 0.0) -> float:
+def recursive_halving_reduce_scatter_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``lg p·α + ((p-1)/p)·n·(β+γ)`` for ``p = 2^k`` (Thakur et al. 2005, §4.3; MPICH
     ``reduce_scatter_intra_recursive_halving.c``). Otherwise the fold of whole vectors
     (``α + n(β+γ)``), ``lg p'`` halving steps whose fattest half has ``2^k + min(2^k, r)``
@@ -301,8 +352,12 @@ def recursive_halving_reduce_scatter_time(size: float, p: int, alpha: float, bet
     """
     pof2, lg, extra = _shape(p)
     chunks = pof2 - 1 + _uneven_blocks(p)
-    return ((lg + 2 * extra) * alpha + extra * size * (beta + gamma)
-            + chunks * size / p * (beta + gamma) + extra * size / p * beta)
+    return (
+        (lg + 2 * extra) * alpha
+        + extra * size * (beta + gamma)
+        + chunks * size / p * (beta + gamma)
+        + extra * size / p * beta
+    )
 
 
 def recursive_halving_reduce_scatter_bytes(size: float, p: int) -> float:

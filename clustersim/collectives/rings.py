@@ -49,6 +49,7 @@ __all__ = [
 REDUCE_SCATTER = "reduce-scatter"
 ALL_GATHER = "all-gather"
 
+
 def _ring_kernel(phase: str, padded: np.ndarray, step: int) -> None:
     """The ring module's step function for ``phase``, looked up now (tests may patch it)."""
     if phase == REDUCE_SCATTER:
@@ -57,8 +58,13 @@ def _ring_kernel(phase: str, padded: np.ndarray, step: int) -> None:
         ring.ring_allgather_step(padded, step)
 
 
-def ring_phase(rings: np.ndarray, block_bytes: np.ndarray, phase: str, label: str,
-               kernel: Callable[..., None] | None) -> Iterator[Step]:
+def ring_phase(
+    rings: np.ndarray,
+    block_bytes: np.ndarray,
+    phase: str,
+    label: str,
+    kernel: Callable[..., None] | None,
+) -> Iterator[Step]:
     """Reduce-scatter or all-gather on ``R`` disjoint rings of ``L`` members at once.
 
     ``rings[q, a]`` is the rank position of member ``a`` of ring ``q``; ``block_bytes[q, u]`` the
@@ -73,15 +79,22 @@ def ring_phase(rings: np.ndarray, block_bytes: np.ndarray, phase: str, label: st
     position = np.arange(members)
     for step in range(members - 1):
         block = (position - lag - step) % members
-        yield Step(src, dst, block_bytes[:, block].ravel(), f"{label} {phase}",
-                   partial(kernel, step=step) if kernel else None, phase == REDUCE_SCATTER)
+        yield Step(
+            src,
+            dst,
+            block_bytes[:, block].ravel(),
+            f"{label} {phase}",
+            partial(kernel, step=step) if kernel else None,
+            phase == REDUCE_SCATTER,
+        )
 
 
 def _flat(plan: Plan, phases: tuple[str, ...]) -> Iterator[Step]:
     rings = np.arange(plan.p)[np.newaxis]
     for phase in phases:
-        yield from ring_phase(rings, plan.chunk_bytes[np.newaxis], phase, "ring",
-                              partial(_ring_kernel, phase))
+        yield from ring_phase(
+            rings, plan.chunk_bytes[np.newaxis], phase, "ring", partial(_ring_kernel, phase)
+        )
 
 
 def ring_allreduce_schedule(plan: Plan) -> Iterator[Step]:
@@ -135,20 +148,36 @@ def hierarchical_allreduce(plan: Plan) -> Iterator[Step]:
     slices = np.broadcast_to(pieces.sum(axis=1), (machines, gpus))
     label = "hierarchical"
     shape = {"machines": machines, "gpus": gpus}
-    yield from ring_phase(grid, slices, REDUCE_SCATTER, f"{label} intra",
-                          partial(_intra_step, phase=REDUCE_SCATTER, **shape))
+    yield from ring_phase(
+        grid,
+        slices,
+        REDUCE_SCATTER,
+        f"{label} intra",
+        partial(_intra_step, phase=REDUCE_SCATTER, **shape),
+    )
     for phase in (REDUCE_SCATTER, ALL_GATHER):
-        yield from ring_phase(grid.T, pieces, phase, f"{label} inter",
-                              partial(_inter_step, phase=phase, **shape))
-    yield from ring_phase(grid, slices, ALL_GATHER, f"{label} intra",
-                          partial(_intra_step, phase=ALL_GATHER, **shape))
+        yield from ring_phase(
+            grid.T, pieces, phase, f"{label} inter", partial(_inter_step, phase=phase, **shape)
+        )
+    yield from ring_phase(
+        grid, slices, ALL_GATHER, f"{label} intra", partial(_intra_step, phase=ALL_GATHER, **shape)
+    )
 
 
-def hierarchical_allreduce_time(size: float, machines: int, gpus: int, alpha_intra: float,
-                                beta_intra: float, alpha_inter: float, beta_inter: float,
-                                gamma: float = 0.0) -> float:
+def hierarchical_allreduce_time(
+    size: float,
+    machines: int,
+    gpus: int,
+    alpha_intra: float,
+    beta_intra: float,
+    alpha_inter: float,
+    beta_inter: float,
+    gamma: float = 0.0,
+) -> float:
     """``2(g-1)(α_intra + (n/g)β_intra) + 2(m-1)(α_inter + (n/p)β_inter) + ((p-1)/p)·nγ``."""
     p = machines * gpus
-    return (2 * (gpus - 1) * (alpha_intra + size / gpus * beta_intra)
-            + 2 * (machines - 1) * (alpha_inter + size / p * beta_inter)
-            + (p - 1) / p * size * gamma)
+    return (
+        2 * (gpus - 1) * (alpha_intra + size / gpus * beta_intra)
+        + 2 * (machines - 1) * (alpha_inter + size / p * beta_inter)
+        + (p - 1) / p * size * gamma
+    )

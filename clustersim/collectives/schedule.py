@@ -163,8 +163,9 @@ def schedule_pairs(schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
 
 def bytes_total(schedule: Schedule) -> float:
     """Bytes all flows of a schedule put on the wire (each flow counted once)."""
-    return float(sum(np.broadcast_to(np.asarray(s.sizes, dtype=float), s.src.shape).sum()
-                     for s in schedule))
+    return float(
+        sum(np.broadcast_to(np.asarray(s.sizes, dtype=float), s.src.shape).sum() for s in schedule)
+    )
 
 
 # ----------------------------------------------------------------------------------- routes
@@ -179,7 +180,8 @@ class RouteTable:
     """
 
     _tables: ClassVar[weakref.WeakKeyDictionary[FlowNetwork, RouteTable]] = (
-        weakref.WeakKeyDictionary())
+        weakref.WeakKeyDictionary()
+    )
 
     def __init__(self, network: FlowNetwork) -> None:
         self.network = network
@@ -209,8 +211,10 @@ class RouteTable:
         pairs = list(zip(src.tolist(), dst.tolist(), strict=True))
         self._resolve(pairs)
         routes = [self._routes[pair] for pair in pairs]
-        return (np.array([r[1] for r in routes], dtype=float),
-                np.array([r[2] for r in routes], dtype=float))
+        return (
+            np.array([r[1] for r in routes], dtype=float),
+            np.array([r[2] for r in routes], dtype=float),
+        )
 
     def pattern(self, src: np.ndarray, dst: np.ndarray) -> FlowPattern:
         """A flow pattern for node pairs ``src[i] -> dst[i]`` built from cached routes."""
@@ -222,8 +226,9 @@ class RouteTable:
             src=np.asarray(src, dtype=np.int64),
             dst=np.asarray(dst, dtype=np.int64),
             entry_flow=np.repeat(np.arange(len(pairs), dtype=np.int64), hops),
-            entry_link=(np.concatenate([r[0] for r in routes]) if routes
-                        else np.zeros(0, dtype=np.int64)),
+            entry_link=(
+                np.concatenate([r[0] for r in routes]) if routes else np.zeros(0, dtype=np.int64)
+            ),
             latency=np.array([r[1] for r in routes], dtype=float),
             bottleneck=np.array([r[2] for r in routes], dtype=float),
         )
@@ -256,8 +261,14 @@ class Reducer:
             device.compute_busy_s += float(seconds[i])
             device.bytes_read += MEMORY_PASSES * float(reduced[i])
             if tracer.enabled:
-                tracer.span((device.name, "compute"), f"{label} reduce", "compute", start,
-                            start + float(seconds[i]), {"bytes": float(reduced[i])})
+                tracer.span(
+                    (device.name, "compute"),
+                    f"{label} reduce",
+                    "compute",
+                    start,
+                    start + float(seconds[i]),
+                    {"bytes": float(reduced[i])},
+                )
 
 
 def schedule_process(

@@ -66,8 +66,9 @@ def binomial_reduce(plan: Plan, label: str = "binomial") -> Iterator[Step]:
     while mask < p:
         senders = rel[rel % (2 * mask) == mask]
         src, dst = (senders + root) % p, (senders - mask + root) % p
-        yield Step(src, dst, plan.size, f"{label} reduce", partial(add_rows, src=src, dst=dst),
-                   True)
+        yield Step(
+            src, dst, plan.size, f"{label} reduce", partial(add_rows, src=src, dst=dst), True
+        )
         mask <<= 1
 
 
@@ -79,8 +80,7 @@ def binomial_broadcast(plan: Plan, label: str = "binomial") -> Iterator[Step]:
     while mask:
         senders = rel[(rel % (2 * mask) == 0) & (rel + mask < p)]
         src, dst = (senders + root) % p, (senders + mask + root) % p
-        yield Step(src, dst, plan.size, f"{label} broadcast",
-                   partial(copy_rows, src=src, dst=dst))
+        yield Step(src, dst, plan.size, f"{label} broadcast", partial(copy_rows, src=src, dst=dst))
         mask >>= 1
 
 
@@ -94,23 +94,27 @@ def _lg(p: int) -> int:
     return (p - 1).bit_length()  # ⌈lg p⌉
 
 
-def binomial_broadcast_time(size: float, p: int, alpha: float, beta: float,
-                            gamma: float = 0.0) -> float:
+def binomial_broadcast_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``⌈lg p⌉·(α + nβ)`` (Thakur et al. 2005, §4.2). ``gamma`` is unused."""
     return _lg(p) * (alpha + size * beta)
 
 
-def binomial_reduce_time(size: float, p: int, alpha: float, beta: float,
-                         gamma: float = 0.0) -> float:
+def binomial_reduce_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``⌈lg p⌉·(α + nβ + nγ)`` (Thakur et al. 2005, §4.4)."""
     return _lg(p) * (alpha + size * (beta + gamma))
 
 
-def tree_allreduce_time(size: float, p: int, alpha: float, beta: float,
-                        gamma: float = 0.0) -> float:
+def tree_allreduce_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
+) -> float:
     """``2⌈lg p⌉·(α + nβ) + ⌈lg p⌉·nγ``: reduce then broadcast (Thakur et al. 2005, §4.4)."""
     return binomial_reduce_time(size, p, alpha, beta, gamma) + binomial_broadcast_time(
-        size, p, alpha, beta)
+        size, p, alpha, beta
+    )
 
 
 # ------------------------------------------------------------------------ double binary
@@ -183,18 +187,30 @@ def double_binary_tree_allreduce(plan: Plan) -> Iterator[Step]:
         c = step - (deepest - d_child)  # siblings send the same chunk in the same step
         live = (c >= 0) & (c < k)
         src, dst, chunk = child[live], parent[live], offset[live] + c[live]
-        yield Step(src, dst, plan.chunk_bytes[chunk], f"{label} reduce",
-                   partial(_tree_reduce, src=src, dst=dst, chunk=chunk), True)
+        yield Step(
+            src,
+            dst,
+            plan.chunk_bytes[chunk],
+            f"{label} reduce",
+            partial(_tree_reduce, src=src, dst=dst, chunk=chunk),
+            True,
+        )
     for step in range(k + deepest - 1):
         c = step - (d_child - 1)  # a parent at depth d forwards chunk c in step c + d
         live = (c >= 0) & (c < k)
         src, dst, chunk = parent[live], child[live], offset[live] + c[live]
-        yield Step(src, dst, plan.chunk_bytes[chunk], f"{label} broadcast",
-                   partial(_tree_copy, src=src, dst=dst, chunk=chunk))
+        yield Step(
+            src,
+            dst,
+            plan.chunk_bytes[chunk],
+            f"{label} broadcast",
+            partial(_tree_copy, src=src, dst=dst, chunk=chunk),
+        )
 
 
-def double_binary_tree_allreduce_time(size: float, p: int, alpha: float, beta: float,
-                                      gamma: float = 0.0, chunks: int = 1) -> float:
+def double_binary_tree_allreduce_time(
+    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0, chunks: int = 1
+) -> float:
     """``2(k + D - 1)·(α + (n/2k)·β) + g·(n/2k)·γ`` with ``k`` = ``chunks`` per tree and
     ``D = ⌈lg p⌉`` the depth of NCCL's trees.
 

@@ -61,14 +61,15 @@ def _sum_check(tally: _Tally, inputs: np.ndarray, results: np.ndarray) -> None:
     p = inputs.shape[0]
     step = _blocks(inputs.shape[1], p, inputs.dtype.itemsize).step
     for start in range(0, inputs.shape[1], step):
-        block = inputs[:, start:start + step]
+        block = inputs[:, start : start + step]
         reference = block.sum(axis=0, dtype=np.float64)
         bound = _tolerance(np.abs(block).sum(axis=0, dtype=np.float64), p, inputs.dtype)
-        tally.add(results[:, start:start + step], reference, bound)
+        tally.add(results[:, start : start + step], reference, bound)
 
 
-def check_collective(op: str, inputs: np.ndarray, outputs: np.ndarray, root: int = 0
-                     ) -> dict[str, dict[str, Any]]:
+def check_collective(
+    op: str, inputs: np.ndarray, outputs: np.ndarray, root: int = 0
+) -> dict[str, dict[str, Any]]:
     """Check ``outputs`` of ``op`` against ``inputs``, both in padded (ranks, chunks, width) layout.
 
     * allreduce: every rank holds the sum over ranks (check ``allreduce_equals_sum``);
@@ -101,10 +102,10 @@ def check_collective(op: str, inputs: np.ndarray, outputs: np.ndarray, root: int
         if op == "allreduce":
             _sum_check(tally, flat_in, flat_out)
             return {"allreduce_equals_sum": tally.record()}
-        _sum_check(tally, flat_in, flat_out[root:root + 1])
+        _sum_check(tally, flat_in, flat_out[root : root + 1])
         return {"reduce_equals_sum": tally.record()}
     if op == "reduce_scatter":
         for rank in range(p):
-            _sum_check(tally, inputs[:, rank], outputs[rank:rank + 1, rank])
+            _sum_check(tally, inputs[:, rank], outputs[rank : rank + 1, rank])
         return {"reduce_scatter_equals_sum": tally.record()}
     raise ValueError(f"no check for collective op {op!r}")

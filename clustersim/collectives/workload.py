@@ -56,24 +56,32 @@ class CollectiveParams(BaseModel):
 
     kind: Literal["collective"] = "collective"
     op: Literal["allreduce", "reduce_scatter", "allgather", "broadcast", "reduce", "alltoall"] = (
-        Field(description="the collective operation"))
+        Field(description="the collective operation")
+    )
     algorithm: str | None = Field(
-        None, validate_default=True,
+        None,
+        validate_default=True,
         description="algorithm name; see `clustersim list` (default: ring for allreduce, "
-                    "reduce_scatter and allgather; tree for broadcast and reduce; pairwise for "
-                    "alltoall)")
+        "reduce_scatter and allgather; tree for broadcast and reduce; pairwise for "
+        "alltoall)",
+    )
     dtype: Literal["float16", "float32", "float64", "int32", "int64"] = "float32"
     size: Bytes = Field(description="bytes of the full vector one rank holds at the end")
     verify: bool = Field(True, description="replay the numpy kernel and check the result")
     ranks: list[str] | None = Field(
-        None, description="node names taking part, in rank order (default: every device)")
+        None, description="node names taking part, in rank order (default: every device)"
+    )
     root: int | None = Field(
-        None, description="root rank position of broadcast and reduce (default 0)")
+        None, description="root rank position of broadcast and reduce (default 0)"
+    )
     reduction: Literal["free", "device"] = Field(
-        "free", description="free: pure alpha-beta; device: charge gamma = 3 / mem_bandwidth "
-                            "per byte reduced")
+        "free",
+        description="free: pure alpha-beta; device: charge gamma = 3 / mem_bandwidth "
+        "per byte reduced",
+    )
     pipeline_chunk: Bytes | None = Field(
-        None, description="double_binary_tree pipeline chunk (default 512 KiB)")
+        None, description="double_binary_tree pipeline chunk (default 512 KiB)"
+    )
 
     @field_validator("size")
     @classmethod
@@ -83,8 +91,10 @@ class CollectiveParams(BaseModel):
         dtype = info.data.get("dtype", "float32")
         itemsize = np.dtype(dtype).itemsize
         if value % itemsize:
-            raise InputError(f"size {format_bytes(value)} is not a whole number of {dtype} "
-                             f"elements ({itemsize} B each)")
+            raise InputError(
+                f"size {format_bytes(value)} is not a whole number of {dtype} "
+                f"elements ({itemsize} B each)"
+            )
         return value
 
     @field_validator("algorithm")
@@ -105,8 +115,7 @@ class CollectiveParams(BaseModel):
     def _rooted_op(cls, value: int | None, info: ValidationInfo) -> int | None:
         op = info.data.get("op")
         if value is not None and op is not None and op not in ROOTED_OPS:
-            raise InputError(f"root only applies to op broadcast or reduce, not {op!r}; "
-                             "remove it")
+            raise InputError(f"root only applies to op broadcast or reduce, not {op!r}; remove it")
         if value is not None and value < 0:
             raise InputError(f"root must be a rank position >= 0, got {value}")
         return value
@@ -116,8 +125,10 @@ class CollectiveParams(BaseModel):
     def _tree_pipeline(cls, value: float | None, info: ValidationInfo) -> float | None:
         algorithm = info.data.get("algorithm")
         if value is not None and algorithm is not None and algorithm != "double_binary_tree":
-            raise InputError(f"pipeline_chunk only applies to algorithm double_binary_tree, "
-                             f"not {algorithm!r}; remove it")
+            raise InputError(
+                f"pipeline_chunk only applies to algorithm double_binary_tree, "
+                f"not {algorithm!r}; remove it"
+            )
         if value is not None and not value > 0:
             raise InputError(f"pipeline_chunk must be a positive number of bytes, got {value!r}")
         return value
@@ -141,8 +152,10 @@ def _ranks(cluster: Cluster, params: CollectiveParams) -> list[str]:
     ranks = params.ranks or cluster.ranks
     for name in ranks:
         if name not in cluster.devices:
-            raise InputError(f"workload.ranks: {name!r} is not a device of the cluster; devices "
-                             f"are {', '.join(cluster.ranks[:12])}")
+            raise InputError(
+                f"workload.ranks: {name!r} is not a device of the cluster; devices "
+                f"are {', '.join(cluster.ranks[:12])}"
+            )
     if len(set(ranks)) != len(ranks):
         raise InputError("workload.ranks: a rank is listed twice")
     if len(ranks) < 2:
@@ -150,14 +163,21 @@ def _ranks(cluster: Cluster, params: CollectiveParams) -> list[str]:
     return list(ranks)
 
 
-def _setup(cluster: Cluster, params: CollectiveParams
-           ) -> tuple[list[str], CollectiveAlgorithm, Plan, np.ndarray]:
+def _setup(
+    cluster: Cluster, params: CollectiveParams
+) -> tuple[list[str], CollectiveAlgorithm, Plan, np.ndarray]:
     ranks = _ranks(cluster, params)
     itemsize = np.dtype(params.dtype).itemsize
     algorithm = ALGORITHMS[(params.op, str(params.algorithm))]
-    plan, lengths = plan_collective(cluster, ranks, algorithm, int(params.size) // itemsize,
-                                    itemsize, root=params.root or 0,
-                                    pipeline_chunk=params.pipeline_chunk)
+    plan, lengths = plan_collective(
+        cluster,
+        ranks,
+        algorithm,
+        int(params.size) // itemsize,
+        itemsize,
+        root=params.root or 0,
+        pipeline_chunk=params.pipeline_chunk,
+    )
     return ranks, algorithm, plan, lengths
 
 
@@ -169,7 +189,8 @@ def _inputs(cluster: Cluster, params: CollectiveParams, p: int, elements: int) -
         raise InputError(
             f"workload.verify: replaying {p} ranks × {format_bytes(params.size, 3)} needs "
             f"{format_bytes(needed, 3)} of memory, over the {format_bytes(VERIFY_MEMORY_LIMIT)} "
-            "limit; set verify: false for a timing-only run, or use a smaller size")
+            "limit; set verify: false for a timing-only run, or use a smaller size"
+        )
     rng = cluster.sim.rng("collective.inputs")
     if np.issubdtype(dtype, np.integer):
         return rng.integers(-1000, 1000, size=(p, elements)).astype(dtype)
@@ -205,8 +226,10 @@ def simulate(cluster: Cluster, params: CollectiveParams) -> Outcome:
         padded = _starting_buffers(params.op, inputs, plan.root)
     reducer = Reducer(cluster, ranks) if params.reduction == "device" else None
     sim = cluster.sim
-    sim.process(schedule_process(cluster, ranks, algorithm.schedule(plan), padded, reducer),
-                name=f"{params.algorithm} {params.op}")
+    sim.process(
+        schedule_process(cluster, ranks, algorithm.schedule(plan), padded, reducer),
+        name=f"{params.algorithm} {params.op}",
+    )
     sim.run()
     time_s = sim.now
     net = cluster.network
@@ -253,16 +276,21 @@ def analytic(cluster: Cluster, params: CollectiveParams) -> dict[str, Any]:
 
 
 def _details() -> list[str]:
-    return [f"{op}/{name}: {alg.formula}  [{alg.source}]"
-            for (op, name), alg in sorted(ALGORITHMS.items()) if op in OPS]
+    return [
+        f"{op}/{name}: {alg.formula}  [{alg.source}]"
+        for (op, name), alg in sorted(ALGORITHMS.items())
+        if op in OPS
+    ]
 
 
-register(WorkloadKind(
-    name="collective",
-    description="one collective (allreduce, reduce_scatter, allgather, broadcast, reduce, "
-                "alltoall) timed and verified",
-    params=CollectiveParams,
-    simulate=simulate,
-    analytic=analytic,
-    details=_details,
-))
+register(
+    WorkloadKind(
+        name="collective",
+        description="one collective (allreduce, reduce_scatter, allgather, broadcast, reduce, "
+        "alltoall) timed and verified",
+        params=CollectiveParams,
+        simulate=simulate,
+        analytic=analytic,
+        details=_details,
+    )
+)

@@ -41,8 +41,10 @@ class Cluster:
         self.network = FlowNetwork(sim, graph)
         specs = specs or {}
         slowdowns = slowdowns or {}
-        self.ranks: list[str] = list(graph.graph.get("devices") or [
-            n for n, kind in graph.nodes(data="kind", default="device") if kind == "device"])
+        self.ranks: list[str] = list(
+            graph.graph.get("devices")
+            or [n for n, kind in graph.nodes(data="kind", default="device") if kind == "device"]
+        )
         self.devices: dict[str, Device] = {
             name: Device(sim, name, specs.get(name, default_spec), slowdowns.get(name, 1.0))
             for name in self.ranks
@@ -69,8 +71,9 @@ class Cluster:
             "bytes_total": float(net.node_bytes_sent.sum()),
             "bytes_link_total": float(net.link_bytes.sum()),
             "bytes_max_link": float(net.link_bytes.max()) if net.link_bytes.size else 0.0,
-            "bytes_per_link": {net.link_name(i): float(b)
-                               for i, b in enumerate(net.link_bytes) if b > 0},
+            "bytes_per_link": {
+                net.link_name(i): float(b) for i, b in enumerate(net.link_bytes) if b > 0
+            },
             "compute_busy_s_per_rank": [self.devices[n].compute_busy_s for n in self.ranks],
             "comm_busy_s_per_rank": net.node_send_busy[senders].tolist(),
         }

@@ -47,7 +47,11 @@ class Device:
         return self.spec.roofline_time(flops, bytes_moved) * self.slowdown
 
     def compute(
-        self, flops: float = 0.0, bytes_moved: float = 0.0, *, label: str = "compute",
+        self,
+        flops: float = 0.0,
+        bytes_moved: float = 0.0,
+        *,
+        label: str = "compute",
         duration: float | None = None,
     ) -> Generator[Any, Any, float]:
         """Run a kernel on the compute stream (``yield from device.compute(...)``).
@@ -56,8 +60,11 @@ class Device:
         that specify compute in seconds. Returns the time the kernel ended.
         """
         env = self.sim.env
-        seconds = (duration * self.slowdown) if duration is not None else self.compute_time(
-            flops, bytes_moved)
+        seconds = (
+            (duration * self.slowdown)
+            if duration is not None
+            else self.compute_time(flops, bytes_moved)
+        )
         with self.compute_stream.request() as request:
             yield request
             start = env.now
@@ -65,6 +72,12 @@ class Device:
         self.compute_busy_s += seconds
         self.flops_done += flops
         self.bytes_read += bytes_moved
-        self.sim.tracer.span((self.name, "compute"), label, "compute", start, env.now,
-                             {"flops": flops} if flops else None)
+        self.sim.tracer.span(
+            (self.name, "compute"),
+            label,
+            "compute",
+            start,
+            env.now,
+            {"flops": flops} if flops else None,
+        )
         return env.now

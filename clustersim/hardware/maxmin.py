@@ -52,7 +52,8 @@ def max_min_rates(
         frozen[newly] = True
         freezing_entry = live_entry & frozen[flow_of_entry]
         cap_left -= np.bincount(
-            local_link[freezing_entry], weights=rates[flow_of_entry[freezing_entry]],
+            local_link[freezing_entry],
+            weights=rates[flow_of_entry[freezing_entry]],
             minlength=links.size,
         )
         np.maximum(cap_left, 0.0, out=cap_left)

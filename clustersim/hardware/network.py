@@ -306,8 +306,9 @@ class FlowNetwork:
                 batch.streaming &= ~due
                 batch.done |= due
                 batch.n_left -= int(due.sum())
-                self._sends_in_flight -= np.bincount(batch.pattern.src[due],
-                                                     minlength=self._sends_in_flight.size)
+                self._sends_in_flight -= np.bincount(
+                    batch.pattern.src[due], minlength=self._sends_in_flight.size
+                )
                 self._trace_flows(batch, due)
             starting = ~batch.streaming & ~batch.done & (batch.activate_at <= horizon)
             if starting.any():

@@ -54,9 +54,14 @@ SetupFactory = Callable[[ToyLM], MethodSetup]
 """Builds a method's companions (drafts, heads) for a given target."""
 
 
-def sample_positions(rounds: Callable[[int, float, np.random.Generator], Iterator[Round]],
-                     state: int, temperature: float, positions: int, samples: int,
-                     rng: np.random.Generator) -> np.ndarray:
+def sample_positions(
+    rounds: Callable[[int, float, np.random.Generator], Iterator[Round]],
+    state: int,
+    temperature: float,
+    positions: int,
+    samples: int,
+    rng: np.random.Generator,
+) -> np.ndarray:
     """(samples, positions) tokens: the first ``positions`` tokens of independent runs."""
     out = np.empty((samples, positions), dtype=np.int64)
     for i in range(samples):
@@ -67,29 +72,43 @@ def sample_positions(rounds: Callable[[int, float, np.random.Generator], Iterato
 def _test(tokens: np.ndarray, expected: np.ndarray) -> list[float]:
     """p-value of each position's chi-square test."""
     vocab = expected.shape[1]
-    return [chi_square_gof(np.bincount(tokens[:, j], minlength=vocab), expected[j]).p_value
-            for j in range(tokens.shape[1])]
+    return [
+        chi_square_gof(np.bincount(tokens[:, j], minlength=vocab), expected[j]).p_value
+        for j in range(tokens.shape[1])
+    ]
 
 
 def output_matches_target(
-    setup: SetupFactory, *, vocab: int, order: int, temperature: float, positions: int,
-    samples: int, significance: float, seed: int, negative_control: bool = True,
+    setup: SetupFactory,
+    *,
+    vocab: int,
+    order: int,
+    temperature: float,
+    positions: int,
+    samples: int,
+    significance: float,
+    seed: int,
+    negative_control: bool = True,
 ) -> dict[str, Any]:
     """The ``output_matches_target`` check record (see the module docstring)."""
     positions = max(1, positions)
     tests = len(REGIMES) * positions
     threshold = significance / tests
     record: dict[str, Any] = {
-        "samples": samples, "positions": positions, "temperature": temperature,
-        "significance": significance, "test": "chi-square per position, Bonferroni",
+        "samples": samples,
+        "positions": positions,
+        "temperature": temperature,
+        "significance": significance,
+        "test": "chi-square per position, Bonferroni",
     }
     passed = True
     control_rejected = False
     has_control = False
     rng = np.random.default_rng((seed, 0x5EC))
     for index, (regime, sharpness) in enumerate(REGIMES.items()):
-        target = make_target(vocab, order, sharpness, np.random.default_rng((seed, index)),
-                             name=f"{regime} target")
+        target = make_target(
+            vocab, order, sharpness, np.random.default_rng((seed, index)), name=f"{regime} target"
+        )
         bound = setup(target)
         state = 0
         expected = target.marginals(state, positions, temperature)
@@ -101,12 +120,12 @@ def output_matches_target(
             has_control = True
             draft = bound.draft
 
-            def control(s: int, t: float, g: np.random.Generator, d: ToyLM = draft
-                        ) -> Iterator[Round]:
+            def control(
+                s: int, t: float, g: np.random.Generator, d: ToyLM = draft
+            ) -> Iterator[Round]:
                 return autoregressive_rounds(d, s, t, g)
 
-            control_tokens = sample_positions(control, state, temperature, positions, samples,
-                                              rng)
+            control_tokens = sample_positions(control, state, temperature, positions, samples, rng)
             control_p = min(_test(control_tokens, expected))
             record[f"{regime}_draft_only_min_p_value"] = control_p
             control_rejected |= control_p < threshold
@@ -116,8 +135,9 @@ def output_matches_target(
     return record
 
 
-def greedy_matches_target(setup: MethodSetup, target: ToyLM, state: int, tokens: int,
-                          rng: np.random.Generator) -> dict[str, Any]:
+def greedy_matches_target(
+    setup: MethodSetup, target: ToyLM, state: int, tokens: int, rng: np.random.Generator
+) -> dict[str, Any]:
     """The ``greedy_matches_target`` check record: temperature 0, ``tokens`` tokens."""
     got = take(setup.rounds(state, 0.0, rng), tokens)[0]
     want = take(autoregressive_rounds(target, state, 0.0, rng), tokens)[0]

@@ -58,8 +58,11 @@ class ForwardCost:
         return self.weight_bytes + self.kv_bytes
 
     def __add__(self, other: ForwardCost) -> ForwardCost:
-        return ForwardCost(self.flops + other.flops, self.weight_bytes + other.weight_bytes,
-                           self.kv_bytes + other.kv_bytes)
+        return ForwardCost(
+            self.flops + other.flops,
+            self.weight_bytes + other.weight_bytes,
+            self.kv_bytes + other.kv_bytes,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,11 +93,14 @@ class TransformerConfig:
         for field in ("layers", "hidden", "heads", "kv_heads", "ffn", "vocab"):
             value = getattr(self, field)
             if not isinstance(value, int) or value < 1:
-                raise InputError(f"model {self.name!r}: {field} must be a positive integer, "
-                                 f"got {value!r}")
+                raise InputError(
+                    f"model {self.name!r}: {field} must be a positive integer, got {value!r}"
+                )
         if self.hidden % self.heads or self.heads % self.kv_heads:
-            raise InputError(f"model {self.name!r}: hidden ({self.hidden}) must divide into "
-                             f"heads ({self.heads}) and heads into kv_heads ({self.kv_heads})")
+            raise InputError(
+                f"model {self.name!r}: hidden ({self.hidden}) must divide into "
+                f"heads ({self.heads}) and heads into kv_heads ({self.kv_heads})"
+            )
 
     @property
     def head_dim(self) -> int:
@@ -121,8 +127,9 @@ class TransformerConfig:
     def truncated(self, layers: int) -> TransformerConfig:
         """The first ``layers`` blocks with the LM head: an early-exit draft (LayerSkip)."""
         if not 1 <= layers <= self.layers:
-            raise InputError(f"exit_layer must be in 1..{self.layers} for {self.name}, "
-                             f"got {layers}")
+            raise InputError(
+                f"exit_layer must be in 1..{self.layers} for {self.name}, got {layers}"
+            )
         return replace(self, name=f"{self.name}[:{layers}]", layers=layers)
 
     def forward_cost(
@@ -184,33 +191,75 @@ MODEL_PRESETS: dict[str, TransformerConfig] = {
     # 32 layers, d = 4096, 32 heads (no GQA), SwiGLU 11008, vocab 32000 -> 6.74e9 parameters.
     # Vicuna-7B (Medusa's base model) has the same architecture.
     "llama2-7b": TransformerConfig(
-        "llama2-7b", layers=32, hidden=4096, heads=32, kv_heads=32, ffn=11008, vocab=32000,
-        source="meta-llama/Llama-2-7b-hf config.json (6.74 B parameters)"),
+        "llama2-7b",
+        layers=32,
+        hidden=4096,
+        heads=32,
+        kv_heads=32,
+        ffn=11008,
+        vocab=32000,
+        source="meta-llama/Llama-2-7b-hf config.json (6.74 B parameters)",
+    ),
     # meta-llama/Llama-2-13b-hf config.json: 40 layers, d = 5120, 40 heads, SwiGLU 13824
     # -> 13.0e9 parameters.
     "llama2-13b": TransformerConfig(
-        "llama2-13b", layers=40, hidden=5120, heads=40, kv_heads=40, ffn=13824, vocab=32000,
-        source="meta-llama/Llama-2-13b-hf config.json (13.0 B parameters)"),
+        "llama2-13b",
+        layers=40,
+        hidden=5120,
+        heads=40,
+        kv_heads=40,
+        ffn=13824,
+        vocab=32000,
+        source="meta-llama/Llama-2-13b-hf config.json (13.0 B parameters)",
+    ),
     # meta-llama/Llama-2-70b-hf config.json: 80 layers, d = 8192, 64 heads with 8 KV heads
     # (grouped-query attention, Llama 2 paper Section 2.2), SwiGLU 28672 -> 69.0e9 parameters.
     "llama2-70b": TransformerConfig(
-        "llama2-70b", layers=80, hidden=8192, heads=64, kv_heads=8, ffn=28672, vocab=32000,
-        source="meta-llama/Llama-2-70b-hf config.json (69.0 B parameters, GQA 8 KV heads)"),
+        "llama2-70b",
+        layers=80,
+        hidden=8192,
+        heads=64,
+        kv_heads=8,
+        ffn=28672,
+        vocab=32000,
+        source="meta-llama/Llama-2-70b-hf config.json (69.0 B parameters, GQA 8 KV heads)",
+    ),
     # JackFram/llama-68m, the small speculative model (SSM) of SpecInfer (Miao et al. 2023,
     # Section 6.1): 2 layers, d = 768, 12 heads, 3072, LLaMA vocabulary -> 68.0e6 parameters.
     # (config figures from memory of the model card, confirmed by the derived 68.0 M.)
     "llama-68m": TransformerConfig(
-        "llama-68m", layers=2, hidden=768, heads=12, kv_heads=12, ffn=3072, vocab=32000,
-        source="JackFram/llama-68m config.json (SpecInfer's SSM; 68.0 M parameters)"),
+        "llama-68m",
+        layers=2,
+        hidden=768,
+        heads=12,
+        kv_heads=12,
+        ffn=3072,
+        vocab=32000,
+        source="JackFram/llama-68m config.json (SpecInfer's SSM; 68.0 M parameters)",
+    ),
     # JackFram/llama-160m: the same width with 12 layers -> 162.4e6 parameters.
     "llama-160m": TransformerConfig(
-        "llama-160m", layers=12, hidden=768, heads=12, kv_heads=12, ffn=3072, vocab=32000,
-        source="JackFram/llama-160m config.json (162 M parameters)"),
+        "llama-160m",
+        layers=12,
+        hidden=768,
+        heads=12,
+        kv_heads=12,
+        ffn=3072,
+        vocab=32000,
+        source="JackFram/llama-160m config.json (162 M parameters)",
+    ),
     # TinyLlama/TinyLlama-1.1B config.json: 22 layers, d = 2048, 32 heads with 4 KV heads,
     # SwiGLU 5632, LLaMA vocabulary -> 1.10e9 parameters (Zhang et al. 2024, Table 1).
     "tinyllama-1.1b": TransformerConfig(
-        "tinyllama-1.1b", layers=22, hidden=2048, heads=32, kv_heads=4, ffn=5632, vocab=32000,
-        source="TinyLlama/TinyLlama-1.1B config.json (1.10 B parameters, GQA 4 KV heads)"),
+        "tinyllama-1.1b",
+        layers=22,
+        hidden=2048,
+        heads=32,
+        kv_heads=4,
+        ffn=5632,
+        vocab=32000,
+        source="TinyLlama/TinyLlama-1.1B config.json (1.10 B parameters, GQA 4 KV heads)",
+    ),
 }
 
 _ALIASES: dict[str, str] = {
@@ -232,8 +281,7 @@ def _normalise(name: str) -> str:
     return "".join(ch for ch in name.casefold() if ch not in "-_ ")
 
 
-_INDEX = {_normalise(n): n for n in MODEL_PRESETS} | {
-    _normalise(a): n for a, n in _ALIASES.items()}
+_INDEX = {_normalise(n): n for n in MODEL_PRESETS} | {_normalise(a): n for a, n in _ALIASES.items()}
 
 
 def get_model(name: str) -> TransformerConfig:
@@ -245,5 +293,6 @@ def get_model(name: str) -> TransformerConfig:
         return MODEL_PRESETS[_INDEX[key]]
     close = difflib.get_close_matches(key, list(_INDEX), n=1, cutoff=0.6)
     hint = f"; did you mean {_INDEX[close[0]]!r}?" if close else ""
-    raise InputError(f"unknown model preset {name!r}; known presets: "
-                     f"{', '.join(MODEL_PRESETS)}{hint}")
+    raise InputError(
+        f"unknown model preset {name!r}; known presets: {', '.join(MODEL_PRESETS)}{hint}"
+    )

@@ -85,15 +85,20 @@ class Placement:
     def target_cost(self, tokens: int, context: int, verify: bool = True) -> ForwardCost:
         """One target pass over ``tokens`` new tokens after ``context`` cached ones."""
         return self.target_model.forward_cost(
-            tokens, batch=self.batch, context=context, dtype_bytes=self.dtype_bytes,
+            tokens,
+            batch=self.batch,
+            context=context,
+            dtype_bytes=self.dtype_bytes,
             layers=self.verify_layers if verify else None,
-            extra_params=self.extra_target_params)
+            extra_params=self.extra_target_params,
+        )
 
     def draft_cost(self, tokens: int, context: int) -> ForwardCost:
         """One draft pass."""
         assert self.draft_model is not None
-        return self.draft_model.forward_cost(tokens, batch=self.batch, context=context,
-                                             dtype_bytes=self.dtype_bytes)
+        return self.draft_model.forward_cost(
+            tokens, batch=self.batch, context=context, dtype_bytes=self.dtype_bytes
+        )
 
     def seconds(self, device: Device, cost: ForwardCost, layers: int) -> float:
         """Roofline time of a pass plus the per-layer launch overhead (before slowdown)."""
@@ -103,8 +108,9 @@ class Placement:
         """Time of one plain one-token target step (T in Leviathan et al.), by default at the
         prompt's context length."""
         ctx = self.prompt_tokens if context is None else context
-        cost = self.target_model.forward_cost(1, batch=self.batch, context=ctx,
-                                              dtype_bytes=self.dtype_bytes)
+        cost = self.target_model.forward_cost(
+            1, batch=self.batch, context=ctx, dtype_bytes=self.dtype_bytes
+        )
         dev = self.target_device
         return self.seconds(dev, cost, self.target_model.layers) * dev.slowdown
 
@@ -117,8 +123,9 @@ class Placement:
 
     def draft_payload(self, tokens: int) -> float:
         """Bytes the draft sends to the target for ``tokens`` drafted tokens."""
-        per = TOKEN_ID_BYTES + (self.payload_vocab * self.dtype_bytes
-                                if self.ship_distributions else 0)
+        per = TOKEN_ID_BYTES + (
+            self.payload_vocab * self.dtype_bytes if self.ship_distributions else 0
+        )
         return self.batch * tokens * per
 
     def verdict_payload(self, tokens: int) -> float:
@@ -173,33 +180,51 @@ class DecodeLog:
         return total
 
 
-def _pass(placement: Placement, device: Device, cost: ForwardCost, layers: int, label: str,
-          log: list[tuple[float, float]]) -> Generator[Any, Any, None]:
+def _pass(
+    placement: Placement,
+    device: Device,
+    cost: ForwardCost,
+    layers: int,
+    label: str,
+    log: list[tuple[float, float]],
+) -> Generator[Any, Any, None]:
     seconds = placement.seconds(device, cost, layers)
     end = yield from device.compute(cost.flops, cost.bytes, label=label, duration=seconds)
     log.append((end - seconds * device.slowdown, end))
 
 
-def _draft_passes(placement: Placement, r: Round, context: int, log: DecodeLog
-                  ) -> Generator[Any, Any, None]:
+def _draft_passes(
+    placement: Placement, r: Round, context: int, log: DecodeLog
+) -> Generator[Any, Any, None]:
     device = placement.draft_device
     model = placement.draft_model
     assert device is not None and model is not None
     ctx = context
     for k in r.draft_passes:
-        yield from _pass(placement, device, placement.draft_cost(k, ctx), model.layers,
-                         "draft", log.draft_busy)
+        yield from _pass(
+            placement, device, placement.draft_cost(k, ctx), model.layers, "draft", log.draft_busy
+        )
         ctx += k
 
 
-def _target_pass(placement: Placement, r: Round, context: int, log: DecodeLog
-                 ) -> Generator[Any, Any, None]:
+def _target_pass(
+    placement: Placement, r: Round, context: int, log: DecodeLog
+) -> Generator[Any, Any, None]:
     verify = r.phase != "decode"
-    layers = (placement.verify_layers or placement.target_model.layers) if verify else (
-        placement.target_model.layers)
+    layers = (
+        (placement.verify_layers or placement.target_model.layers)
+        if verify
+        else (placement.target_model.layers)
+    )
     cost = placement.target_cost(r.target_tokens, context, verify=verify)
-    yield from _pass(placement, placement.target_device, cost, layers,
-                     "verify" if verify else "decode", log.target_busy)
+    yield from _pass(
+        placement,
+        placement.target_device,
+        cost,
+        layers,
+        "verify" if verify else "decode",
+        log.target_busy,
+    )
 
 
 def _round_done(placement: Placement, r: Round, log: DecodeLog, done: int) -> None:
@@ -208,12 +233,17 @@ def _round_done(placement: Placement, r: Round, log: DecodeLog, done: int) -> No
     log.tokens_at_end.append(done)
     tracer = placement.cluster.sim.tracer
     if tracer.enabled:
-        tracer.instant((placement.target, "compute"), r.phase, now,
-                       {"emitted": len(r.emitted), "accepted": r.accepted, "tested": r.tested})
+        tracer.instant(
+            (placement.target, "compute"),
+            r.phase,
+            now,
+            {"emitted": len(r.emitted), "accepted": r.accepted, "tested": r.tested},
+        )
 
 
-def sequential_process(placement: Placement, rounds: Sequence[Round], log: DecodeLog
-                       ) -> Generator[Any, Any, None]:
+def sequential_process(
+    placement: Placement, rounds: Sequence[Round], log: DecodeLog
+) -> Generator[Any, Any, None]:
     """Draft, (ship,) verify, (ship back,) repeat: Algorithm 1's schedule on the devices."""
     net = placement.cluster.network
     context = placement.prompt_tokens
@@ -223,21 +253,30 @@ def sequential_process(placement: Placement, rounds: Sequence[Round], log: Decod
             yield from _draft_passes(placement, r, context, log)
             if placement.remote:
                 assert placement.draft is not None
-                yield net.transfer(placement.draft, placement.target,
-                                   placement.draft_payload(r.drafted), label="drafts")
+                yield net.transfer(
+                    placement.draft,
+                    placement.target,
+                    placement.draft_payload(r.drafted),
+                    label="drafts",
+                )
         if r.target_tokens:
             yield from _target_pass(placement, r, context, log)
         if placement.remote and r.draft_passes:
             assert placement.draft is not None
-            yield net.transfer(placement.target, placement.draft,
-                               placement.verdict_payload(len(r.emitted)), label="verdict")
+            yield net.transfer(
+                placement.target,
+                placement.draft,
+                placement.verdict_payload(len(r.emitted)),
+                label="verdict",
+            )
         context += len(r.emitted)
         done += len(r.emitted)
         _round_done(placement, r, log, done)
 
 
-def pearl_process(placement: Placement, rounds: Sequence[Round], log: DecodeLog
-                  ) -> Generator[Any, Any, None]:
+def pearl_process(
+    placement: Placement, rounds: Sequence[Round], log: DecodeLog
+) -> Generator[Any, Any, None]:
     """PEARL: the draft's gamma passes and the target's pass run concurrently every round,
     then drafts and verdicts are exchanged (both ways at once when the devices differ)."""
     env = placement.cluster.sim.env
@@ -250,10 +289,20 @@ def pearl_process(placement: Placement, rounds: Sequence[Round], log: DecodeLog
         yield drafting & verifying
         if placement.remote:
             assert placement.draft is not None
-            yield (net.transfer(placement.draft, placement.target,
-                                placement.draft_payload(r.drafted), label="drafts")
-                   & net.transfer(placement.target, placement.draft,
-                                  placement.verdict_payload(len(r.emitted)), label="verdict"))
+            yield (
+                net.transfer(
+                    placement.draft,
+                    placement.target,
+                    placement.draft_payload(r.drafted),
+                    label="drafts",
+                )
+                & net.transfer(
+                    placement.target,
+                    placement.draft,
+                    placement.verdict_payload(len(r.emitted)),
+                    label="verdict",
+                )
+            )
         context += len(r.emitted)
         done += len(r.emitted)
         _round_done(placement, r, log, done)

@@ -98,7 +98,11 @@ def residual(p: np.ndarray, q: np.ndarray) -> np.ndarray:
 
 
 def speculative_decoding_step(
-    target: ToyLM, draft: ToyLM, state: int, gamma: int, temperature: float,
+    target: ToyLM,
+    draft: ToyLM,
+    state: int,
+    gamma: int,
+    temperature: float,
     rng: np.random.Generator,
 ) -> tuple[list[int], int]:
     """Algorithm 1, SpeculativeDecodingStep (Leviathan et al. 2023; lecture 09's box).
@@ -112,7 +116,7 @@ def speculative_decoding_step(
     qs: list[np.ndarray] = []
     states = [state]
     for _i in range(gamma):
-        q_i = Q[states[-1]]                    # q_i(x) <- M_q(prefix + [x_1, ..., x_{i-1}])
+        q_i = Q[states[-1]]  # q_i(x) <- M_q(prefix + [x_1, ..., x_{i-1}])
         x_i = draft.sample(states[-1], temperature, rng)  # x_i ~ q_i(x)
         xs.append(x_i)
         qs.append(q_i)
@@ -120,16 +124,16 @@ def speculative_decoding_step(
     # Run M_p in parallel: p_1(x), ..., p_{gamma+1}(x).
     ps = [P[s] for s in states]
     # Determine the number of accepted guesses n.
-    r = rng.random(gamma)                      # r_1, ..., r_gamma ~ U(0, 1)
-    n = gamma                                  # min({i - 1 | r_i > p_i(x_i)/q_i(x_i)} u {gamma})
-    for i in range(gamma):                     # 0-based i is the paper's i - 1
+    r = rng.random(gamma)  # r_1, ..., r_gamma ~ U(0, 1)
+    n = gamma  # min({i - 1 | r_i > p_i(x_i)/q_i(x_i)} u {gamma})
+    for i in range(gamma):  # 0-based i is the paper's i - 1
         if r[i] > ps[i][xs[i]] / qs[i][xs[i]]:
             n = i
             break
     # Adjust the distribution from M_p if needed.
-    if n < gamma:                              # p'(x) <- norm(max(0, p_{n+1} - q_{n+1}))
+    if n < gamma:  # p'(x) <- norm(max(0, p_{n+1} - q_{n+1}))
         t = sample_index(residual(ps[n], qs[n]), rng)
-    else:                                      # p'(x) <- p_{n+1}(x)
+    else:  # p'(x) <- p_{n+1}(x)
         t = target.sample(states[n], temperature, rng)
     # Return one token from M_p, and n tokens from M_q: t ~ p'(x).
     return [*xs[:n], t], n
@@ -141,8 +145,9 @@ def _advance(lm: ToyLM, state: int, tokens: Sequence[int]) -> int:
     return state
 
 
-def autoregressive_rounds(target: ToyLM, state: int, temperature: float,
-                          rng: np.random.Generator) -> Iterator[Round]:
+def autoregressive_rounds(
+    target: ToyLM, state: int, temperature: float, rng: np.random.Generator
+) -> Iterator[Round]:
     """Plain decoding: one target pass, one token."""
     while True:
         token = target.sample(state, temperature, rng)
@@ -150,21 +155,35 @@ def autoregressive_rounds(target: ToyLM, state: int, temperature: float,
         yield Round((token,), (), 1, phase="decode")
 
 
-def draft_only_rounds(draft: ToyLM, state: int, temperature: float,
-                      rng: np.random.Generator) -> Iterator[Round]:
+def draft_only_rounds(
+    draft: ToyLM, state: int, temperature: float, rng: np.random.Generator
+) -> Iterator[Round]:
     """Sampling from the draft alone: the negative control of the output check."""
     return autoregressive_rounds(draft, state, temperature, rng)
 
 
-def speculative_rounds(target: ToyLM, draft: ToyLM, state: int, gamma: int,
-                       temperature: float, rng: np.random.Generator) -> Iterator[Round]:
+def speculative_rounds(
+    target: ToyLM,
+    draft: ToyLM,
+    state: int,
+    gamma: int,
+    temperature: float,
+    rng: np.random.Generator,
+) -> Iterator[Round]:
     """Repeated :func:`speculative_decoding_step`: gamma draft passes, one (gamma+1)-token
     target pass per round. Also the self-speculative method, with an early-exit draft."""
     while True:
         tokens, n = speculative_decoding_step(target, draft, state, gamma, temperature, rng)
         state = _advance(target, state, tokens)
-        yield Round(tuple(tokens), (1,) * gamma, gamma + 1, accepted=n,
-                    tested=min(n + 1, gamma), drafted=gamma, phase="verify")
+        yield Round(
+            tuple(tokens),
+            (1,) * gamma,
+            gamma + 1,
+            accepted=n,
+            tested=min(n + 1, gamma),
+            drafted=gamma,
+            phase="verify",
+        )
 
 
 # --------------------------------------------------------------------------- token trees
@@ -208,8 +227,12 @@ class TokenTree:
 
 
 def build_token_tree(
-    drafts: Sequence[ToyLM], state: int, expansion: Sequence[int], temperature: float,
-    rng: np.random.Generator, siblings: str = "iid",
+    drafts: Sequence[ToyLM],
+    state: int,
+    expansion: Sequence[int],
+    temperature: float,
+    rng: np.random.Generator,
+    siblings: str = "iid",
 ) -> TokenTree:
     """Expand a token tree level by level (SpecInfer Section 3, expansion configuration
     <k_1, ..., k_m>: every node at depth i - 1 gets k_i children).
@@ -275,7 +298,10 @@ def build_token_tree(
 
 
 def verify_token_tree(
-    target: ToyLM, tree: TokenTree, temperature: float, rng: np.random.Generator,
+    target: ToyLM,
+    tree: TokenTree,
+    temperature: float,
+    rng: np.random.Generator,
     in_order: bool = False,
 ) -> tuple[list[int], int, int]:
     """SpecInfer Algorithm 2, VerifyStochastic: multi-step speculative sampling.
@@ -291,64 +317,85 @@ def verify_token_tree(
     u = 0
     accepted = tested = 0
     p = P[tree.state[u]]
-    while tree.children[u]:                      # while u is a non-leaf node
-        candidates = list(tree.children[u])      # H = child(u)
+    while tree.children[u]:  # while u is a non-leaf node
+        candidates = list(tree.children[u])  # H = child(u)
         p = P[tree.state[u]]
         tested += 1
         descended = False
-        while candidates:                        # while H is not empty
+        while candidates:  # while H is not empty
             j = 0 if in_order else int(rng.integers(len(candidates)))  # s ~ rand(H)
             s = candidates[j]
-            r = rng.random()                     # r ~ U(0, 1)
+            r = rng.random()  # r ~ U(0, 1)
             x_s = tree.token[s]
             q_s = tree.proposal[s]
             assert q_s is not None
-            if r <= p[x_s] / q_s[x_s]:           # token x_s passes verification
+            if r <= p[x_s] / q_s[x_s]:  # token x_s passes verification
                 out.append(x_s)
                 u = s
                 accepted += 1
                 descended = True
                 break
-            p = residual(p, q_s)                 # P := norm(max(0, P - P_SSM_s))
-            candidates.pop(j)                    # H.pop(s)
+            p = residual(p, q_s)  # P := norm(max(0, P - P_SSM_s))
+            candidates.pop(j)  # H.pop(s)
         if not descended:
-            break                                # all SSMs fail verification
+            break  # all SSMs fail verification
         p = P[tree.state[u]]
-    out.append(sample_index(p, rng))             # x_next ~ P(x | u)
+    out.append(sample_index(p, rng))  # x_next ~ P(x | u)
     return out, accepted, tested
 
 
 def tree_step(
-    target: ToyLM, drafts: Sequence[ToyLM], state: int, expansion: Sequence[int],
-    temperature: float, rng: np.random.Generator, siblings: str = "iid",
+    target: ToyLM,
+    drafts: Sequence[ToyLM],
+    state: int,
+    expansion: Sequence[int],
+    temperature: float,
+    rng: np.random.Generator,
+    siblings: str = "iid",
 ) -> tuple[list[int], int, int, TokenTree]:
     """Build a token tree and verify it: tokens, accepted levels, tested levels, the tree."""
     tree = build_token_tree(drafts, state, expansion, temperature, rng, siblings)
     tokens, accepted, tested = verify_token_tree(
-        target, tree, temperature, rng, in_order=siblings == "without_replacement")
+        target, tree, temperature, rng, in_order=siblings == "without_replacement"
+    )
     return tokens, accepted, tested, tree
 
 
-def tree_rounds(target: ToyLM, drafts: Sequence[ToyLM], state: int, expansion: Sequence[int],
-                temperature: float, rng: np.random.Generator, siblings: str = "iid"
-                ) -> Iterator[Round]:
+def tree_rounds(
+    target: ToyLM,
+    drafts: Sequence[ToyLM],
+    state: int,
+    expansion: Sequence[int],
+    temperature: float,
+    rng: np.random.Generator,
+    siblings: str = "iid",
+) -> Iterator[Round]:
     """Repeated :func:`tree_step`. Draft passes: each draft runs one pass per level over the
     nodes it expands; the target verifies the last token and every node in one pass (tree
     attention, SpecInfer Section 4)."""
     n_drafts = len(drafts)
     while True:
-        tokens, accepted, tested, tree = tree_step(target, drafts, state, expansion,
-                                                   temperature, rng, siblings)
+        tokens, accepted, tested, tree = tree_step(
+            target, drafts, state, expansion, temperature, rng, siblings
+        )
         state = _advance(target, state, tokens)
-        expanded = [1, *tree.level_sizes[:-1]]   # nodes whose children are drafted, per level
+        expanded = [1, *tree.level_sizes[:-1]]  # nodes whose children are drafted, per level
         passes = tuple(n for n in expanded for _ in range(n_drafts) if n)
-        yield Round(tuple(tokens), passes, 1 + tree.size, accepted=accepted, tested=tested,
-                    drafted=tree.size, phase="tree")
+        yield Round(
+            tuple(tokens),
+            passes,
+            1 + tree.size,
+            accepted=accepted,
+            tested=tested,
+            drafted=tree.size,
+            phase="tree",
+        )
 
 
 # --------------------------------------------------------------------------------- Medusa
-def typical_acceptance(p: np.ndarray, x: int, posterior_threshold: float = 0.09,
-                       posterior_alpha: float = 0.3) -> bool:
+def typical_acceptance(
+    p: np.ndarray, x: int, posterior_threshold: float = 0.09, posterior_alpha: float = 0.3
+) -> bool:
     """Medusa's typical acceptance of token ``x`` under the target's distribution ``p``:
     p(x) > min(epsilon, delta exp(-H(p))) (Cai et al. 2024, Section 2.3.1; defaults 0.09 and
     0.3 = sqrt(0.09) as in FasterDecoding/Medusa ``medusa_generate``; the entropy uses
@@ -358,8 +405,13 @@ def typical_acceptance(p: np.ndarray, x: int, posterior_threshold: float = 0.09,
 
 
 def medusa_step(
-    target: ToyLM, heads: MedusaHeads, state: int, topk: Sequence[int], temperature: float,
-    acceptance: str = "typical", posterior_threshold: float = 0.09,
+    target: ToyLM,
+    heads: MedusaHeads,
+    state: int,
+    topk: Sequence[int],
+    temperature: float,
+    acceptance: str = "typical",
+    posterior_threshold: float = 0.09,
     posterior_alpha: float = 0.3,
 ) -> tuple[list[int], int, int]:
     """One Medusa decoding step; returns tokens, accepted candidate tokens, tested positions.
@@ -376,7 +428,7 @@ def medusa_step(
     root = target.greedy(state)
     s_root = target.advance(state, root)
     logits = heads.logits(state)
-    choices = [np.argsort(-logits[k], kind="stable")[:topk[k]] for k in range(len(topk))]
+    choices = [np.argsort(-logits[k], kind="stable")[: topk[k]] for k in range(len(topk))]
     best: list[int] = []
     best_score = -np.inf
     tested_best = 0
@@ -395,10 +447,15 @@ def medusa_step(
                 x = int(x)
                 if accept(dist, x):
                     extended = True
-                    walk(target.advance(s, x), level + 1, [*path, x],
-                         score + float(np.log(dist[x] + 1e-300)))
-        if not extended and (len(path) > len(best)
-                             or (len(path) == len(best) and score > best_score)):
+                    walk(
+                        target.advance(s, x),
+                        level + 1,
+                        [*path, x],
+                        score + float(np.log(dist[x] + 1e-300)),
+                    )
+        if not extended and (
+            len(path) > len(best) or (len(path) == len(best) and score > best_score)
+        ):
             best, best_score = path, score
             tested_best = len(path) + (1 if len(path) < len(choices) else 0)
 
@@ -406,22 +463,50 @@ def medusa_step(
     return [root, *best], len(best), tested_best
 
 
-def medusa_rounds(target: ToyLM, heads: MedusaHeads, state: int, topk: Sequence[int],
-                  temperature: float, acceptance: str, posterior_threshold: float,
-                  posterior_alpha: float) -> Iterator[Round]:
+def medusa_rounds(
+    target: ToyLM,
+    heads: MedusaHeads,
+    state: int,
+    topk: Sequence[int],
+    temperature: float,
+    acceptance: str,
+    posterior_threshold: float,
+    posterior_alpha: float,
+) -> Iterator[Round]:
     """Repeated :func:`medusa_step`: one target pass over the root and the candidate tree."""
     nodes = int(sum(np.cumprod(topk)))
     while True:
-        tokens, accepted, tested = medusa_step(target, heads, state, topk, temperature,
-                                               acceptance, posterior_threshold, posterior_alpha)
+        tokens, accepted, tested = medusa_step(
+            target,
+            heads,
+            state,
+            topk,
+            temperature,
+            acceptance,
+            posterior_threshold,
+            posterior_alpha,
+        )
         state = _advance(target, state, tokens)
-        yield Round(tuple(tokens), (), 1 + nodes, accepted=accepted, tested=tested,
-                    drafted=nodes, phase="medusa")
+        yield Round(
+            tuple(tokens),
+            (),
+            1 + nodes,
+            accepted=accepted,
+            tested=tested,
+            drafted=nodes,
+            phase="medusa",
+        )
 
 
 # ---------------------------------------------------------------------------------- PEARL
-def pearl_rounds(target: ToyLM, draft: ToyLM, state: int, gamma: int, temperature: float,
-                 rng: np.random.Generator) -> Iterator[Round]:
+def pearl_rounds(
+    target: ToyLM,
+    draft: ToyLM,
+    state: int,
+    gamma: int,
+    temperature: float,
+    rng: np.random.Generator,
+) -> Iterator[Round]:
     """PEARL: the draft drafts gamma tokens while the target runs one pass, every round.
 
     * Pre-verify (after a rejection; all output so far is verified): the draft drafts
@@ -459,14 +544,30 @@ def pearl_rounds(target: ToyLM, draft: ToyLM, state: int, gamma: int, temperatur
             if rng.random() > p[x] / q[x]:
                 t = sample_index(residual(p, q), rng)
                 state = target.advance(state, t)
-                yield Round((t,), (1,) * gamma, 1, accepted=0, tested=1, drafted=gamma,
-                            phase="pre-verify", parallel=True)
+                yield Round(
+                    (t,),
+                    (1,) * gamma,
+                    1,
+                    accepted=0,
+                    tested=1,
+                    drafted=gamma,
+                    phase="pre-verify",
+                    parallel=True,
+                )
                 continue
             state = target.advance(state, x)
             pending = drafted[1:]
             post = True
-            yield Round((x,), (1,) * gamma, 1, accepted=1, tested=1, drafted=gamma,
-                        phase="pre-verify", parallel=True)
+            yield Round(
+                (x,),
+                (1,) * gamma,
+                1,
+                accepted=1,
+                tested=1,
+                drafted=gamma,
+                phase="pre-verify",
+                parallel=True,
+            )
             continue
         end = pending[-1][2] if pending else state
         if pending:
@@ -487,12 +588,28 @@ def pearl_rounds(target: ToyLM, draft: ToyLM, state: int, gamma: int, temperatur
             accepted = len(emitted) - 1
             pending = []
             post = False
-            yield Round(tuple(emitted), (1,) * gamma, gamma, accepted=accepted,
-                        tested=accepted + 1, drafted=gamma, phase="post-verify", parallel=True)
+            yield Round(
+                tuple(emitted),
+                (1,) * gamma,
+                gamma,
+                accepted=accepted,
+                tested=accepted + 1,
+                drafted=gamma,
+                phase="post-verify",
+                parallel=True,
+            )
         else:
             pending = new[1:]
-            yield Round(tuple(emitted), (1,) * gamma, gamma, accepted=len(emitted),
-                        tested=len(emitted), drafted=gamma, phase="post-verify", parallel=True)
+            yield Round(
+                tuple(emitted),
+                (1,) * gamma,
+                gamma,
+                accepted=len(emitted),
+                tested=len(emitted),
+                drafted=gamma,
+                phase="post-verify",
+                parallel=True,
+            )
 
 
 def take(rounds: Iterator[Round], n_tokens: int) -> tuple[list[int], list[Round]]:

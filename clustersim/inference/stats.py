@@ -78,8 +78,7 @@ class GofResult:
     cells: int
 
 
-def chi_square_gof(counts: np.ndarray, probs: np.ndarray, min_expected: float = 5.0
-                   ) -> GofResult:
+def chi_square_gof(counts: np.ndarray, probs: np.ndarray, min_expected: float = 5.0) -> GofResult:
     """Pearson's test of ``counts`` (one per category) against ``probs``.
 
     Categories whose expected count is below ``min_expected`` are pooled, smallest first, into

@@ -79,13 +79,15 @@ class ToyLM:
         self.n_states = int(self.logits.shape[0])
         """Number of distinct contexts: vocab ** order."""
         if self.n_states != self.vocab**self.order:
-            raise ValueError(f"logits has {self.n_states} rows; expected vocab ** order = "
-                             f"{self.vocab**self.order}")
+            raise ValueError(
+                f"logits has {self.n_states} rows; expected vocab ** order = "
+                f"{self.vocab**self.order}"
+            )
 
     def state(self, tokens: Sequence[int]) -> int:
         """The state of a prefix: its last ``order`` tokens, left-padded with token 0."""
         state = 0
-        tail = list(tokens)[-self.order:]
+        tail = list(tokens)[-self.order :]
         for token in [0] * (self.order - len(tail)) + tail:
             state = state * self.vocab + int(token)
         return state
@@ -129,8 +131,9 @@ class ToyLM:
     def propagate(self, dist: np.ndarray, temperature: float) -> np.ndarray:
         """One step of the chain: the state distribution after sampling one more token."""
         flow = dist[:, None] * self.table(temperature)
-        return np.bincount(self.next_states().ravel(), weights=flow.ravel(),
-                           minlength=self.n_states)
+        return np.bincount(
+            self.next_states().ravel(), weights=flow.ravel(), minlength=self.n_states
+        )
 
     def marginals(self, state: int, steps: int, temperature: float) -> np.ndarray:
         """(steps, vocab): the distribution of each of the next ``steps`` tokens after
@@ -144,8 +147,9 @@ class ToyLM:
             dist = self.propagate(dist, temperature)
         return out
 
-    def stationary(self, temperature: float, iterations: int = 500, tol: float = 1e-12
-                   ) -> np.ndarray:
+    def stationary(
+        self, temperature: float, iterations: int = 500, tol: float = 1e-12
+    ) -> np.ndarray:
         """The chain's long-run distribution over states (power iteration from uniform)."""
         key = float(temperature)
         cached = self._stationary.get(key)
@@ -166,8 +170,9 @@ class ToyLM:
         self._stationary[key] = acc
         return acc
 
-    def generate(self, state: int, n: int, temperature: float, rng: np.random.Generator
-                 ) -> list[int]:
+    def generate(
+        self, state: int, n: int, temperature: float, rng: np.random.Generator
+    ) -> list[int]:
         """``n`` tokens sampled autoregressively from ``state`` (the plain decoding loop)."""
         out = []
         for _ in range(n):
@@ -182,13 +187,16 @@ def _check_shape(vocab: int, order: int) -> None:
         raise InputError(f"vocab must be an integer >= 2, got {vocab!r}")
     if not isinstance(order, int) or not 1 <= order <= 3:
         raise InputError(f"order must be 1, 2 or 3 (tokens of context), got {order!r}")
-    if vocab ** order > 2**18:
-        raise InputError(f"vocab ** order = {vocab ** order} states is too many for a toy "
-                         "model; expected at most 262144 (e.g. vocab 64 with order 2)")
+    if vocab**order > 2**18:
+        raise InputError(
+            f"vocab ** order = {vocab**order} states is too many for a toy "
+            "model; expected at most 262144 (e.g. vocab 64 with order 2)"
+        )
 
 
-def make_target(vocab: int, order: int, sharpness: float, rng: np.random.Generator,
-                name: str = "target") -> ToyLM:
+def make_target(
+    vocab: int, order: int, sharpness: float, rng: np.random.Generator, name: str = "target"
+) -> ToyLM:
     """A random n-gram target: logits ~ sharpness x N(0, 1) for every state and token."""
     _check_shape(vocab, order)
     if not sharpness > 0:
@@ -197,8 +205,13 @@ def make_target(vocab: int, order: int, sharpness: float, rng: np.random.Generat
     return ToyLM(logits, order, name)
 
 
-def make_draft(target: ToyLM, quality: float, rng: np.random.Generator,
-               sharpness: float | None = None, name: str = "draft") -> ToyLM:
+def make_draft(
+    target: ToyLM,
+    quality: float,
+    rng: np.random.Generator,
+    sharpness: float | None = None,
+    name: str = "draft",
+) -> ToyLM:
     """A draft of ``target``: its logits mixed with noise, see the module docstring."""
     if not 0 <= quality <= 1:
         raise InputError(f"draft_quality must be in [0, 1], got {quality!r}")
@@ -250,7 +263,6 @@ class MedusaHeads:
             marg = self.target.marginals(state, self.heads + 1, self.temperature)[1:]
             # Noise is a fixed function of (state, head): the heads are deterministic models.
             noise = np.random.default_rng((self.rng_seed, state)).standard_normal(marg.shape)
-            cached = (self.quality * np.log(marg + 1e-9)
-                      + (1 - self.quality) * self._scale * noise)
+            cached = self.quality * np.log(marg + 1e-9) + (1 - self.quality) * self._scale * noise
             self._cache[state] = cached
         return cached

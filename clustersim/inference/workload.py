@@ -99,14 +99,18 @@ class SpeculativeParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     kind: Literal["speculative_decoding"] = "speculative_decoding"
-    method: Literal["autoregressive", "speculative", "tree", "pearl", "medusa",
-                    "self_speculative"] = Field("speculative", description="decoding method")
+    method: Literal[
+        "autoregressive", "speculative", "tree", "pearl", "medusa", "self_speculative"
+    ] = Field("speculative", description="decoding method")
     target_model: str = Field("llama2-7b", description="target architecture preset")
     draft_model: str = Field("llama-68m", description="draft architecture preset")
-    target_device: str | None = Field(None, description="node running the target "
-                                      "(default: the first device)")
-    draft_device: str | None = Field(None, description="node running the draft (default: the "
-                                     "target's; for pearl the next device)")
+    target_device: str | None = Field(
+        None, description="node running the target (default: the first device)"
+    )
+    draft_device: str | None = Field(
+        None,
+        description="node running the draft (default: the target's; for pearl the next device)",
+    )
     gamma: int = Field(4, description="draft length (tree: depth unless tree_expansion)")
     temperature: float = Field(1.0, description="sampling temperature; 0 is greedy")
     tokens: int = Field(128, description="tokens to generate")
@@ -118,27 +122,39 @@ class SpeculativeParams(BaseModel):
     order: int = Field(2, description="toy n-gram context length")
     target_sharpness: float = Field(2.0, description="toy target logit scale")
     draft_quality: float | None = Field(None, description="0..1, moves alpha ~0.2..1")
-    tree_width: int = Field(2, description="children per node at the first two levels when "
-                            "tree_expansion is unset")
+    tree_width: int = Field(
+        2, description="children per node at the first two levels when tree_expansion is unset"
+    )
     tree_expansion: list[int] | None = Field(None, description="children per level <k1..km>")
     tree_drafts: int = Field(1, description="draft models merged into the tree")
     tree_siblings: Literal["iid", "without_replacement", "top_k", "dedup"] = "iid"
-    medusa_topk: list[int] = Field(default_factory=lambda: [3, 2, 2],
-                                   description="top-k of each Medusa head (one entry per head)")
+    medusa_topk: list[int] = Field(
+        default_factory=lambda: [3, 2, 2],
+        description="top-k of each Medusa head (one entry per head)",
+    )
     medusa_acceptance: Literal["typical", "greedy"] = "typical"
     posterior_threshold: float = Field(0.09, description="Medusa typical acceptance epsilon")
     posterior_alpha: float = Field(0.3, description="Medusa typical acceptance delta")
-    exit_layer: int | None = Field(None, description="self_speculative draft depth "
-                                   "(default: a quarter of the layers)")
-    reuse_exit_cache: bool = Field(True, description="self_speculative verify skips the "
-                                   "draft's layers")
+    exit_layer: int | None = Field(
+        None, description="self_speculative draft depth (default: a quarter of the layers)"
+    )
+    reuse_exit_cache: bool = Field(
+        True, description="self_speculative verify skips the draft's layers"
+    )
     verify: bool = Field(True, description="run the statistical and greedy checks")
     check_samples: int = Field(2000, description="sequences sampled per test distribution")
     check_significance: float = Field(0.001, description="family-wise significance level")
     greedy_check_tokens: int = Field(64, description="tokens compared at temperature 0")
 
-    @field_validator("gamma", "tokens", "batch", "tree_width", "tree_drafts", "check_samples",
-                     "greedy_check_tokens")
+    @field_validator(
+        "gamma",
+        "tokens",
+        "batch",
+        "tree_width",
+        "tree_drafts",
+        "check_samples",
+        "greedy_check_tokens",
+    )
     @classmethod
     def _at_least_one(cls, value: int, info: Any) -> int:
         return _positive_int(info.field_name, value)
@@ -152,8 +168,9 @@ class SpeculativeParams(BaseModel):
     @classmethod
     def _temperature(cls, value: float) -> float:
         if not (value >= 0 and np.isfinite(value)):
-            raise InputError(f"temperature must be a finite number >= 0 (0 is greedy), "
-                             f"got {value!r}")
+            raise InputError(
+                f"temperature must be a finite number >= 0 (0 is greedy), got {value!r}"
+            )
         return value
 
     @field_validator("launch_overhead")
@@ -167,8 +184,9 @@ class SpeculativeParams(BaseModel):
     @classmethod
     def _vocab(cls, value: int) -> int:
         if not 2 <= value <= 512:
-            raise InputError(f"vocab must be an integer in 2..512 (a toy vocabulary), "
-                             f"got {value!r}")
+            raise InputError(
+                f"vocab must be an integer in 2..512 (a toy vocabulary), got {value!r}"
+            )
         return value
 
     @field_validator("order")
@@ -182,16 +200,19 @@ class SpeculativeParams(BaseModel):
     @classmethod
     def _sharpness(cls, value: float) -> float:
         if not (value > 0 and np.isfinite(value)):
-            raise InputError(f"target_sharpness must be a positive logit scale such as 2, "
-                             f"got {value!r}")
+            raise InputError(
+                f"target_sharpness must be a positive logit scale such as 2, got {value!r}"
+            )
         return value
 
     @field_validator("draft_quality")
     @classmethod
     def _quality(cls, value: float | None) -> float | None:
         if value is not None and not 0 <= value <= 1:
-            raise InputError(f"draft_quality must be in [0, 1] (0: unrelated draft, 1: the "
-                             f"target itself), got {value!r}")
+            raise InputError(
+                f"draft_quality must be in [0, 1] (0: unrelated draft, 1: the "
+                f"target itself), got {value!r}"
+            )
         return value
 
     @field_validator("tree_expansion", "medusa_topk")
@@ -200,11 +221,14 @@ class SpeculativeParams(BaseModel):
         if value is None:
             return value
         if not value or any(k < 1 for k in value) or len(value) > 16:
-            raise InputError(f"{info.field_name} must be a list of 1 to 16 integers >= 1, "
-                             f"got {value!r}")
+            raise InputError(
+                f"{info.field_name} must be a list of 1 to 16 integers >= 1, got {value!r}"
+            )
         if int(np.prod(np.array(value, dtype=float))) > 4096:
-            raise InputError(f"{info.field_name} {value!r} makes more than 4096 leaves; "
-                             "expected a tree of at most 4096 candidates")
+            raise InputError(
+                f"{info.field_name} {value!r} makes more than 4096 leaves; "
+                "expected a tree of at most 4096 candidates"
+            )
         return value
 
     @field_validator("posterior_threshold", "posterior_alpha")
@@ -218,8 +242,7 @@ class SpeculativeParams(BaseModel):
     @classmethod
     def _significance(cls, value: float) -> float:
         if not 0 < value < 1:
-            raise InputError(f"check_significance must be in (0, 1) such as 0.001, "
-                             f"got {value!r}")
+            raise InputError(f"check_significance must be in (0, 1) such as 0.001, got {value!r}")
         return value
 
     @field_validator("exit_layer")
@@ -239,14 +262,18 @@ class SpeculativeParams(BaseModel):
     def _consistent(self) -> SpeculativeParams:
         target = get_model(self.target_model)
         if self.exit_layer is not None and self.exit_layer >= target.layers:
-            raise InputError(f"exit_layer must be below the target's {target.layers} layers "
-                             f"({self.target_model}), got {self.exit_layer}")
+            raise InputError(
+                f"exit_layer must be below the target's {target.layers} layers "
+                f"({self.target_model}), got {self.exit_layer}"
+            )
         if self.method == "tree":
             nodes = int(np.cumprod(np.array(self.expansion, dtype=float)).sum())
             if nodes > 4096:
-                raise InputError(f"the token tree {self.expansion} (tree_width "
-                                 f"{self.tree_width}, gamma {self.gamma}) has {nodes} nodes; "
-                                 "expected at most 4096")
+                raise InputError(
+                    f"the token tree {self.expansion} (tree_width "
+                    f"{self.tree_width}, gamma {self.gamma}) has {nodes} nodes; "
+                    "expected at most 4096"
+                )
         return self
 
     # ------------------------------------------------------------------ derived values
@@ -274,8 +301,11 @@ class SpeculativeParams(BaseModel):
     @property
     def check_positions(self) -> int:
         """Positions the output check tests: one past the longest draft, plus one."""
-        depth = {"tree": len(self.expansion), "medusa": len(self.medusa_topk) + 1,
-                 "autoregressive": 1}.get(self.method, self.gamma)
+        depth = {
+            "tree": len(self.expansion),
+            "medusa": len(self.medusa_topk) + 1,
+            "autoregressive": 1,
+        }.get(self.method, self.gamma)
         return min(depth + 2, MAX_CHECK_POSITIONS)
 
 
@@ -285,15 +315,19 @@ def _devices(cluster: Cluster, params: SpeculativeParams) -> tuple[str, str | No
     target = params.target_device or ranks[0]
     for field, name in (("target_device", target), ("draft_device", params.draft_device)):
         if name is not None and name not in cluster.devices:
-            raise InputError(f"workload.{field}: {name!r} is not a device of the cluster; "
-                             f"devices are {', '.join(ranks[:12])}")
+            raise InputError(
+                f"workload.{field}: {name!r} is not a device of the cluster; "
+                f"devices are {', '.join(ranks[:12])}"
+            )
     if params.method == "autoregressive":
         return target, None
     if params.method in ("medusa", "self_speculative"):
         if params.draft_device not in (None, target):
-            raise InputError(f"workload.draft_device: {params.method} drafts inside the target "
-                             f"model, so it runs on target_device {target!r}; got "
-                             f"{params.draft_device!r}")
+            raise InputError(
+                f"workload.draft_device: {params.method} drafts inside the target "
+                f"model, so it runs on target_device {target!r}; got "
+                f"{params.draft_device!r}"
+            )
         return target, target
     if params.draft_device is not None:
         return target, params.draft_device
@@ -321,11 +355,20 @@ def _placement(cluster: Cluster, params: SpeculativeParams) -> Placement:
     elif params.method == "medusa":
         extra = medusa_heads_params(target_model, len(params.medusa_topk))
     return Placement(
-        cluster=cluster, target=target_name, draft=draft_name, target_model=target_model,
-        draft_model=draft_model, batch=params.batch, prompt_tokens=params.prompt_tokens,
-        dtype_bytes=DTYPE_BYTES[params.dtype], verify_layers=verify_layers,
-        extra_target_params=extra, launch_overhead_s=params.launch_overhead,
-        payload_vocab=target_model.vocab, ship_distributions=params.temperature > 0)
+        cluster=cluster,
+        target=target_name,
+        draft=draft_name,
+        target_model=target_model,
+        draft_model=draft_model,
+        batch=params.batch,
+        prompt_tokens=params.prompt_tokens,
+        dtype_bytes=DTYPE_BYTES[params.dtype],
+        verify_layers=verify_layers,
+        extra_target_params=extra,
+        launch_overhead_s=params.launch_overhead,
+        payload_vocab=target_model.vocab,
+        ship_distributions=params.temperature > 0,
+    )
 
 
 def setup_factory(params: SpeculativeParams, seed: int) -> SetupFactory:
@@ -339,22 +382,40 @@ def setup_factory(params: SpeculativeParams, seed: int) -> SetupFactory:
         if method == "autoregressive":
             return MethodSetup(lambda s, t, g: autoregressive_rounds(target, s, t, g))
         if method == "medusa":
-            heads = MedusaHeads(target, len(params.medusa_topk), quality, 1.0,
-                                int(rng.integers(2**31)))
-            return MethodSetup(lambda s, t, g: medusa_rounds(
-                target, heads, s, params.medusa_topk, t, params.medusa_acceptance,
-                params.posterior_threshold, params.posterior_alpha))
+            heads = MedusaHeads(
+                target, len(params.medusa_topk), quality, 1.0, int(rng.integers(2**31))
+            )
+            return MethodSetup(
+                lambda s, t, g: medusa_rounds(
+                    target,
+                    heads,
+                    s,
+                    params.medusa_topk,
+                    t,
+                    params.medusa_acceptance,
+                    params.posterior_threshold,
+                    params.posterior_alpha,
+                )
+            )
         if method == "tree":
-            drafts = [make_draft(target, quality, rng, name=f"draft{i}")
-                      for i in range(params.tree_drafts)]
-            return MethodSetup(lambda s, t, g: tree_rounds(
-                target, drafts, s, params.expansion, t, g, params.tree_siblings), drafts[0])
+            drafts = [
+                make_draft(target, quality, rng, name=f"draft{i}")
+                for i in range(params.tree_drafts)
+            ]
+            return MethodSetup(
+                lambda s, t, g: tree_rounds(
+                    target, drafts, s, params.expansion, t, g, params.tree_siblings
+                ),
+                drafts[0],
+            )
         draft = make_draft(target, quality, rng)
         if method == "pearl":
-            return MethodSetup(lambda s, t, g: pearl_rounds(target, draft, s, params.gamma,
-                                                            t, g), draft)
-        return MethodSetup(lambda s, t, g: speculative_rounds(target, draft, s, params.gamma,
-                                                              t, g), draft)
+            return MethodSetup(
+                lambda s, t, g: pearl_rounds(target, draft, s, params.gamma, t, g), draft
+            )
+        return MethodSetup(
+            lambda s, t, g: speculative_rounds(target, draft, s, params.gamma, t, g), draft
+        )
 
     return bind
 
@@ -369,9 +430,13 @@ def _shadow(cluster: Cluster) -> Cluster:
     """A fresh cluster on the same graph and devices, for the baseline run."""
     sim = Simulation(cluster.sim.seed)
     any_spec = next(iter(cluster.devices.values())).spec
-    return Cluster(sim, cluster.graph, any_spec,
-                   specs={n: d.spec for n, d in cluster.devices.items()},
-                   slowdowns={n: d.slowdown for n, d in cluster.devices.items()})
+    return Cluster(
+        sim,
+        cluster.graph,
+        any_spec,
+        specs={n: d.spec for n, d in cluster.devices.items()},
+        slowdowns={n: d.slowdown for n, d in cluster.devices.items()},
+    )
 
 
 def _run(placement: Placement, rounds: list[Round], parallel: bool) -> DecodeLog:
@@ -384,22 +449,26 @@ def _run(placement: Placement, rounds: list[Round], parallel: bool) -> DecodeLog
 
 def _work(cluster: Cluster, names: set[str]) -> tuple[float, float]:
     devices = [cluster.devices[n] for n in names]
-    return (float(sum(d.flops_done for d in devices)),
-            float(sum(d.bytes_read for d in devices)))
+    return (float(sum(d.flops_done for d in devices)), float(sum(d.bytes_read for d in devices)))
 
 
 def baseline(cluster: Cluster, params: SpeculativeParams) -> dict[str, float]:
     """Plain autoregressive decoding of the same target, on the same device and seed."""
     placement = _placement(cluster, params)
     shadow = _shadow(cluster)
-    base = Placement(cluster=shadow, target=placement.target, draft=None,
-                     target_model=placement.target_model, batch=params.batch,
-                     prompt_tokens=params.prompt_tokens, dtype_bytes=placement.dtype_bytes,
-                     launch_overhead_s=params.launch_overhead)
+    base = Placement(
+        cluster=shadow,
+        target=placement.target,
+        draft=None,
+        target_model=placement.target_model,
+        batch=params.batch,
+        prompt_tokens=params.prompt_tokens,
+        dtype_bytes=placement.dtype_bytes,
+        launch_overhead_s=params.launch_overhead,
+    )
     target, state = _toy_target(params, cluster.sim.seed)
     rng = np.random.default_rng((cluster.sim.seed, 0xBA5E))
-    _, rounds = take(autoregressive_rounds(target, state, params.temperature, rng),
-                     params.tokens)
+    _, rounds = take(autoregressive_rounds(target, state, params.temperature, rng), params.tokens)
     log = _run(base, rounds, parallel=False)
     flops, bytes_read = _work(shadow, {placement.target})
     return {"time_s": log.round_end[-1], "flops": flops, "bytes_read": bytes_read}
@@ -460,19 +529,30 @@ def simulate(cluster: Cluster, params: SpeculativeParams) -> Outcome:
     return Outcome(metrics=metrics, checks=checks)
 
 
-def _checks(params: SpeculativeParams, seed: int, factory: SetupFactory, target: ToyLM,
-            state: int) -> dict[str, dict[str, Any]]:
+def _checks(
+    params: SpeculativeParams, seed: int, factory: SetupFactory, target: ToyLM, state: int
+) -> dict[str, dict[str, Any]]:
     checks: dict[str, dict[str, Any]] = {}
     if params.method in PRESERVING:
         record = output_matches_target(
-            factory, vocab=params.vocab, order=params.order,
+            factory,
+            vocab=params.vocab,
+            order=params.order,
             temperature=params.temperature if params.temperature > 0 else 1.0,
-            positions=params.check_positions, samples=params.check_samples,
-            significance=params.check_significance, seed=seed)
+            positions=params.check_positions,
+            samples=params.check_samples,
+            significance=params.check_significance,
+            seed=seed,
+        )
         passed = record.pop("passed")
         checks["output_matches_target"] = check(passed, **record)
-    greedy = greedy_matches_target(factory(target), target, state, params.greedy_check_tokens,
-                                   np.random.default_rng((seed, 0x6EED)))
+    greedy = greedy_matches_target(
+        factory(target),
+        target,
+        state,
+        params.greedy_check_tokens,
+        np.random.default_rng((seed, 0x6EED)),
+    )
     passed = greedy.pop("passed")
     checks["greedy_matches_target"] = check(passed, **greedy)
     return checks
@@ -492,9 +572,14 @@ def analytic(cluster: Cluster, params: SpeculativeParams) -> dict[str, Any]:
     step = placement.target_step_s(ctx)
     out: dict[str, Any] = {"baseline_time_per_token_s": step}
     if params.method == "autoregressive":
-        return out | {"time_per_token_s": step, "tokens_per_step": 1.0, "speedup": 1.0,
-                      "target_passes": params.tokens, "flops_ratio": 1.0,
-                      "memory_read_ratio": 1.0}
+        return out | {
+            "time_per_token_s": step,
+            "tokens_per_step": 1.0,
+            "speedup": 1.0,
+            "target_passes": params.tokens,
+            "flops_ratio": 1.0,
+            "memory_read_ratio": 1.0,
+        }
     if params.method not in CHAIN:
         return out
     target, _ = _toy_target(params, cluster.sim.seed)
@@ -506,8 +591,9 @@ def analytic(cluster: Cluster, params: SpeculativeParams) -> dict[str, Any]:
     if params.method == "pearl":
         return out
     gamma = params.gamma
-    one_target = placement.target_model.forward_cost(1, batch=params.batch, context=ctx,
-                                                     dtype_bytes=placement.dtype_bytes)
+    one_target = placement.target_model.forward_cost(
+        1, batch=params.batch, context=ctx, dtype_bytes=placement.dtype_bytes
+    )
     one_draft = placement.draft_cost(1, ctx)
     tokens_per_step = costs.expected_tokens_per_step(alpha, gamma)
     return out | {
@@ -517,9 +603,11 @@ def analytic(cluster: Cluster, params: SpeculativeParams) -> dict[str, Any]:
         "target_passes": params.tokens / tokens_per_step,
         "draft_passes": gamma * params.tokens / tokens_per_step,
         "flops_ratio": costs.arithmetic_operations_factor(
-            alpha, gamma, one_draft.flops / one_target.flops),
-        "memory_read_ratio": costs.bytes_read_factor(alpha, gamma,
-                                                    one_draft.bytes / one_target.bytes),
+            alpha, gamma, one_draft.flops / one_target.flops
+        ),
+        "memory_read_ratio": costs.bytes_read_factor(
+            alpha, gamma, one_draft.bytes / one_target.bytes
+        ),
         "optimal_gamma": costs.optimal_gamma(alpha, c),
     }
 
@@ -532,12 +620,14 @@ def _details() -> list[str]:
     ]
 
 
-register(WorkloadKind(
-    name="speculative_decoding",
-    description="LLM decoding: autoregressive, speculative, tree, PEARL, Medusa, "
-                "self-speculative; timed, counted and checked",
-    params=SpeculativeParams,
-    simulate=simulate,
-    analytic=analytic,
-    details=_details,
-))
+register(
+    WorkloadKind(
+        name="speculative_decoding",
+        description="LLM decoding: autoregressive, speculative, tree, PEARL, Medusa, "
+        "self-speculative; timed, counted and checked",
+        params=SpeculativeParams,
+        simulate=simulate,
+        analytic=analytic,
+        details=_details,
+    )
+)

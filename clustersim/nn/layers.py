@@ -67,7 +67,8 @@ class Linear(Module):
         if in_features < 1 or out_features < 1:
             raise ValueError(
                 f"Linear needs positive in_features and out_features, got {in_features} and "
-                f"{out_features}")
+                f"{out_features}"
+            )
         rng = rng if rng is not None else np.random.default_rng(0)
         std = math.sqrt(2.0 / in_features)
         self.in_features = in_features
@@ -195,8 +196,9 @@ class Sequential(Module):
     def split(self, counts: Sequence[int]) -> list[Sequential]:
         """Consecutive slices with ``counts[i]`` layers each (the counts must sum to the length)."""
         if sum(counts) != len(self.layers) or any(c < 0 for c in counts):
-            raise ValueError(f"split counts {list(counts)} do not partition {len(self.layers)} "
-                             "layers")
+            raise ValueError(
+                f"split counts {list(counts)} do not partition {len(self.layers)} layers"
+            )
         out, start = [], 0
         for count in counts:
             out.append(self.slice(start, start + count))

@@ -22,8 +22,10 @@ def softmax_cross_entropy(
     logits = np.asarray(logits)
     labels = np.asarray(labels)
     if logits.ndim != 2 or labels.shape != (logits.shape[0],):
-        raise ValueError(f"logits must be (batch, classes) and labels (batch,), got "
-                         f"{logits.shape} and {labels.shape}")
+        raise ValueError(
+            f"logits must be (batch, classes) and labels (batch,), got "
+            f"{logits.shape} and {labels.shape}"
+        )
     norm = float(logits.shape[0] if normalizer is None else normalizer)
     shifted = logits - logits.max(axis=1, keepdims=True)
     log_z = np.log(np.exp(shifted).sum(axis=1, keepdims=True))

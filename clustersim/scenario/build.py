@@ -159,8 +159,9 @@ def build_cluster(scenario: Scenario, sim: Simulation) -> Cluster:
     return Cluster(sim, graph, default, specs=specs, slowdowns=cluster_model.slowdown)
 
 
-def check_scenario(source: str | Path, overrides: Sequence[str | tuple[str, Any]] = ()
-                   ) -> tuple[Scenario, Cluster]:
+def check_scenario(
+    source: str | Path, overrides: Sequence[str | tuple[str, Any]] = ()
+) -> tuple[Scenario, Cluster]:
     """Load a scenario and build its cluster without running: every input error, no run."""
     scenario = load_scenario(source, overrides)
     return scenario, build_cluster(scenario, Simulation(scenario.seed))

@@ -18,12 +18,14 @@ from pydantic import BaseModel
 
 __all__ = ["BUILTIN_MODULES", "Outcome", "WorkloadKind", "check", "get_kind", "kinds", "register"]
 
-BUILTIN_MODULES: tuple[str, ...] = ("clustersim.collectives.workload",
-                                    "clustersim.inference.workload",
-                                    "clustersim.training.pipeline_workload",
-                                    "clustersim.training.tensor_parallel_workload",
-                                    "clustersim.training.parameter_server",
-                                    "clustersim.training.data_parallel")
+BUILTIN_MODULES: tuple[str, ...] = (
+    "clustersim.collectives.workload",
+    "clustersim.inference.workload",
+    "clustersim.training.pipeline_workload",
+    "clustersim.training.tensor_parallel_workload",
+    "clustersim.training.parameter_server",
+    "clustersim.training.data_parallel",
+)
 
 
 def check(passed: bool, **details: Any) -> dict[str, Any]:

@@ -44,8 +44,9 @@ class LinkModel(Strict):
     @classmethod
     def _positive_bandwidth(cls, value: float | None) -> float | None:
         if value is not None and not (value > 0 and math.isfinite(value)):
-            raise InputError(f"bandwidth must be a positive, finite rate such as 50 GiB/s, "
-                             f"got {value!r}")
+            raise InputError(
+                f"bandwidth must be a positive, finite rate such as 50 GiB/s, got {value!r}"
+            )
         return value
 
     @field_validator("latency")
@@ -87,9 +88,11 @@ class ClusterModel(Strict):
     device: DeviceField = Field(default_factory=lambda: DeviceModel(preset="H100"))
     link: LinkField | None = None
     devices: dict[str, DeviceField] = Field(
-        default_factory=dict, description="per-node device overrides, by node name")
+        default_factory=dict, description="per-node device overrides, by node name"
+    )
     slowdown: dict[str, float] = Field(
-        default_factory=dict, description="per-node compute slowdown factors (stragglers)")
+        default_factory=dict, description="per-node compute slowdown factors (stragglers)"
+    )
 
 
 class OutputModel(Strict):

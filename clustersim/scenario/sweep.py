@@ -51,8 +51,9 @@ def parse_grid(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
     for spec in specs:
         key, sep, values = spec.partition("=")
         if not sep or not key.strip() or not values.strip():
-            raise InputError(f"--grid expects KEY=V1,V2,... such as cluster.topology.nodes=2,4,8, "
-                             f"got {spec!r}")
+            raise InputError(
+                f"--grid expects KEY=V1,V2,... such as cluster.topology.nodes=2,4,8, got {spec!r}"
+            )
         grid.append((key.strip(), [yaml.safe_load(v) if v else "" for v in _split_values(values)]))
     return grid
 
@@ -60,8 +61,10 @@ def parse_grid(specs: Sequence[str]) -> list[tuple[str, list[Any]]]:
 def grid_points(grid: list[tuple[str, list[Any]]]) -> list[list[tuple[str, Any]]]:
     """The cartesian product of the grid, first key slowest, as lists of (key, value)."""
     keys = [key for key, _ in grid]
-    return [list(zip(keys, combo, strict=True))
-            for combo in itertools.product(*(values for _, values in grid))]
+    return [
+        list(zip(keys, combo, strict=True))
+        for combo in itertools.product(*(values for _, values in grid))
+    ]
 
 
 def result_row(index: int, point: list[tuple[str, Any]], result: Result) -> dict[str, Any]:
@@ -70,8 +73,13 @@ def result_row(index: int, point: list[tuple[str, Any]], result: Result) -> dict
     row.update({key: value for key, value in point})
     scalar = (int, float, str, bool)
     row.update({k: v for k, v in result.metrics.items() if isinstance(v, scalar) or v is None})
-    row.update({f"analytic_{k}": v for k, v in result.analytic.items()
-                if isinstance(v, scalar) or v is None})
+    row.update(
+        {
+            f"analytic_{k}": v
+            for k, v in result.analytic.items()
+            if isinstance(v, scalar) or v is None
+        }
+    )
     row["checks_passed"] = result.passed
     row["wall_s"] = round(result.wall_s, 6)
     return row
@@ -126,8 +134,9 @@ def run_sweep(
         handle = out.open("w", newline="", encoding="utf-8")
     writer = _RowWriter(handle, fmt) if handle else None
     try:
-        for done, (index, result) in enumerate(_results(str(source), list(base_overrides),
-                                                         points, workers), start=1):
+        for done, (index, result) in enumerate(
+            _results(str(source), list(base_overrides), points, workers), start=1
+        ):
             row = result_row(index, points[index], result)
             if writer:
                 writer.write(row)
@@ -139,14 +148,16 @@ def run_sweep(
             handle.close()
 
 
-def _results(source: str, base: list[str], points: list[list[tuple[str, Any]]],
-             workers: int) -> Iterator[tuple[int, Result]]:
+def _results(
+    source: str, base: list[str], points: list[list[tuple[str, Any]]], workers: int
+) -> Iterator[tuple[int, Result]]:
     if workers == 1:
         for index, point in enumerate(points):
             yield index, _run_point(source, base, point)
         return
     with ProcessPoolExecutor(max_workers=workers) as pool:
-        futures = {pool.submit(_run_point, source, base, point): i
-                   for i, point in enumerate(points)}
+        futures = {
+            pool.submit(_run_point, source, base, point): i for i, point in enumerate(points)
+        }
         for future in as_completed(futures):
             yield futures[future], future.result()

@@ -36,20 +36,26 @@ def allreduce_algorithm(name: str) -> CollectiveAlgorithm:
     """The all-reduce called ``name``; an unknown name is an InputError listing the known ones."""
     algorithm = ALGORITHMS.get(("allreduce", name))
     if algorithm is None:
-        raise InputError(f"unknown all-reduce algorithm {name!r}; known: "
-                         f"{', '.join(algorithms_for('allreduce'))}")
+        raise InputError(
+            f"unknown all-reduce algorithm {name!r}; known: "
+            f"{', '.join(algorithms_for('allreduce'))}"
+        )
     return algorithm
 
 
-def _plan(cluster: Cluster, ranks: Sequence[str], algorithm: CollectiveAlgorithm, size: float
-          ) -> Any:
+def _plan(
+    cluster: Cluster, ranks: Sequence[str], algorithm: CollectiveAlgorithm, size: float
+) -> Any:
     # one "element" per byte: the plan's chunk sizes are then exact bytes
     plan, _ = plan_collective(cluster, list(ranks), algorithm, max(round(size), 1), 1)
     return plan
 
 
 def allreduce(
-    cluster: Cluster, ranks: Sequence[str], size: float, name: str,
+    cluster: Cluster,
+    ranks: Sequence[str],
+    size: float,
+    name: str,
     buffers: np.ndarray | None = None,
 ) -> Generator[Any, Any, None]:
     """Time an all-reduce of ``size`` bytes over ``ranks`` (``yield from`` it in a process).
@@ -77,8 +83,9 @@ def allreduce_time(cluster: Cluster, ranks: Sequence[str], size: float, name: st
     if len(ranks) < 2 or size <= 0:
         return 0.0
     algorithm = allreduce_algorithm(name)
-    return float(algorithm.analytic(cluster, list(ranks), _plan(cluster, ranks, algorithm,
-                                                                 size))["time_s"])
+    return float(
+        algorithm.analytic(cluster, list(ranks), _plan(cluster, ranks, algorithm, size))["time_s"]
+    )
 
 
 class AllreduceCost:
@@ -107,10 +114,13 @@ class AllreduceCost:
         if self._simple:
             ab = self._alpha_beta.get((start, stop))
             if ab is None:
-                out = self.algorithm.analytic(self.cluster, ranks,
-                                              _plan(self.cluster, ranks, self.algorithm, 2**20))
-                ab = self._alpha_beta[(start, stop)] = (out["alpha_s"],
-                                                        1.0 / out["link_bandwidth_Bps"])
+                out = self.algorithm.analytic(
+                    self.cluster, ranks, _plan(self.cluster, ranks, self.algorithm, 2**20)
+                )
+                ab = self._alpha_beta[(start, stop)] = (
+                    out["alpha_s"],
+                    1.0 / out["link_bandwidth_Bps"],
+                )
             return float(self.algorithm.time(size, p, ab[0], ab[1]))
         key = (start, stop, size)
         value = self._memo.get(key)

@@ -119,7 +119,7 @@ def topk_indices(values: np.ndarray, k: int) -> np.ndarray:
         return np.arange(n, dtype=np.int64)
     if k <= 0:
         return np.zeros(0, dtype=np.int64)
-    chosen = np.argpartition(flat, n - k)[n - k:]
+    chosen = np.argpartition(flat, n - k)[n - k :]
     return np.sort(chosen).astype(np.int64)
 
 
@@ -207,8 +207,9 @@ class DGCCompressor:
             accumulated[name] = flat
         return DGCStep(sparse, dense, accumulated, clip, keep)
 
-    def conservation_error(self, step: DGCStep,
-                           sent: Mapping[str, tuple[np.ndarray, np.ndarray]]) -> float:
+    def conservation_error(
+        self, step: DGCStep, sent: Mapping[str, tuple[np.ndarray, np.ndarray]]
+    ) -> float:
         """``max |sent + V_after - accumulated|`` over the sparsified parameters.
 
         ``sent`` is what the receivers decoded (indices, values) per parameter; with float32
@@ -284,19 +285,25 @@ def encode_sparse(layers: Sequence[tuple[np.ndarray, np.ndarray] | np.ndarray]) 
         if isinstance(layer, tuple):
             indices, values = layer
             gaps = np.diff(np.asarray(indices, dtype=np.int64), prepend=-1) - 1
-            parts.append(np.frombuffer(np.uint32(len(indices)).astype("<u4").tobytes(),
-                                       dtype=np.uint8))
+            parts.append(
+                np.frombuffer(np.uint32(len(indices)).astype("<u4").tobytes(), dtype=np.uint8)
+            )
             parts.append(varint_encode(gaps))
-            parts.append(np.frombuffer(np.asarray(values, dtype=_VALUE_DTYPE).tobytes(),
-                                       dtype=np.uint8))
+            parts.append(
+                np.frombuffer(np.asarray(values, dtype=_VALUE_DTYPE).tobytes(), dtype=np.uint8)
+            )
         else:
-            parts.append(np.frombuffer(np.asarray(layer, dtype=_VALUE_DTYPE).ravel().tobytes(),
-                                       dtype=np.uint8))
+            parts.append(
+                np.frombuffer(
+                    np.asarray(layer, dtype=_VALUE_DTYPE).ravel().tobytes(), dtype=np.uint8
+                )
+            )
     return np.concatenate(parts) if parts else np.zeros(0, dtype=np.uint8)
 
 
-def decode_sparse(payload: np.ndarray, layout: Sequence[tuple[int, bool]]
-                  ) -> list[tuple[np.ndarray, np.ndarray] | np.ndarray]:
+def decode_sparse(
+    payload: np.ndarray, layout: Sequence[tuple[int, bool]]
+) -> list[tuple[np.ndarray, np.ndarray] | np.ndarray]:
     """Invert :func:`encode_sparse`; ``layout`` gives each layer's ``(size, is_sparse)``."""
     payload = np.asarray(payload, dtype=np.uint8)
     out: list[tuple[np.ndarray, np.ndarray] | np.ndarray] = []
@@ -304,15 +311,15 @@ def decode_sparse(payload: np.ndarray, layout: Sequence[tuple[int, bool]]
     width = _VALUE_DTYPE.itemsize
     for size, is_sparse in layout:
         if not is_sparse:
-            out.append(payload[at:at + width * size].copy().view(_VALUE_DTYPE).astype(float))
+            out.append(payload[at : at + width * size].copy().view(_VALUE_DTYPE).astype(float))
             at += width * size
             continue
-        count = int(payload[at:at + COUNT_BYTES].copy().view("<u4")[0])
+        count = int(payload[at : at + COUNT_BYTES].copy().view("<u4")[0])
         at += COUNT_BYTES
         gaps, used = varint_decode(payload[at:], count)
         at += used
         indices = np.cumsum(gaps.astype(np.int64) + 1) - 1
-        values = payload[at:at + width * count].copy().view(_VALUE_DTYPE).astype(float)
+        values = payload[at : at + width * count].copy().view(_VALUE_DTYPE).astype(float)
         at += width * count
         out.append((indices, values))
     if at != payload.size:
@@ -329,8 +336,9 @@ def terngrad_clip(g: np.ndarray, c: float | None) -> np.ndarray:
     return np.clip(g, -bound, bound)
 
 
-def ternarize(g: np.ndarray, rng: np.random.Generator, scale: float | None = None
-              ) -> tuple[float, np.ndarray]:
+def ternarize(
+    g: np.ndarray, rng: np.random.Generator, scale: float | None = None
+) -> tuple[float, np.ndarray]:
     """Stochastic ternarisation: ``(s, t)`` with ``t ∈ {-1, 0, 1}`` (int8), ``s·t`` unbiased.
 
     ``s`` defaults to ``max |g|``; a shared scale must be at least that (scaler sharing takes
@@ -366,7 +374,7 @@ def pack_levels(values: np.ndarray, bits: int) -> np.ndarray:
     if 8 % bits == 0:  # whole values per byte: shift and or
         per = 8 // bits
         padded = np.zeros(-(-codes.size // per) * per, dtype=np.uint8)
-        padded[:codes.size] = codes
+        padded[: codes.size] = codes
         grouped = padded.reshape(-1, per)
         out = np.zeros(grouped.shape[0], dtype=np.uint8)
         for j in range(per):
@@ -382,8 +390,9 @@ def unpack_levels(data: np.ndarray, n: int, bits: int) -> np.ndarray:
     mask = np.uint8((1 << bits) - 1)
     if 8 % bits == 0:
         per = 8 // bits
-        codes = np.stack([(data >> np.uint8(j * bits)) & mask for j in range(per)],
-                         axis=1).ravel()[:n]
+        codes = np.stack([(data >> np.uint8(j * bits)) & mask for j in range(per)], axis=1).ravel()[
+            :n
+        ]
     else:
         planes = np.unpackbits(data, count=n * bits, bitorder="little").reshape(n, bits)
         codes = np.zeros(n, dtype=np.uint8)

@@ -187,13 +187,15 @@ class DGCParams(BaseModel):
 
     method: Literal["dgc"]
     sparsity: float = Field(0.999, ge=0, lt=1, description="fraction of each layer NOT sent")
-    momentum_correction: bool = Field(True, description="accumulate the velocity, not the "
-                                                        "gradient (§3.2)")
+    momentum_correction: bool = Field(
+        True, description="accumulate the velocity, not the gradient (§3.2)"
+    )
     momentum_masking: bool = Field(True, description="zero the velocity of sent entries (§3.3)")
     clipping: bool = Field(True, description="local gradient clipping at clip_norm/sqrt(N)")
     clip_norm: float = Field(5.0, gt=0, description="global gradient-norm threshold c")
-    warmup_epochs: float = Field(4, ge=0, description="epochs of exponentially rising "
-                                                      "sparsity (§3.4)")
+    warmup_epochs: float = Field(
+        4, ge=0, description="epochs of exponentially rising sparsity (§3.4)"
+    )
 
 
 class TernGradParams(BaseModel):
@@ -202,8 +204,9 @@ class TernGradParams(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     method: Literal["terngrad"]
-    clip: float | None = Field(2.5, gt=0, description="clip each layer at clip·sigma (null: "
-                                                      "no clipping)")
+    clip: float | None = Field(
+        2.5, gt=0, description="clip each layer at clip·sigma (null: no clipping)"
+    )
 
 
 Compression = Annotated[DGCParams | TernGradParams, Field(discriminator="method")]
@@ -216,44 +219,65 @@ class DataParallelParams(BaseModel):
 
     kind: Literal["data_parallel"] = "data_parallel"
     workers: int | None = Field(
-        None, ge=1, description="replicas (default: every device; with a parameter server, every "
-                                "device that is not a server)")
+        None,
+        ge=1,
+        description="replicas (default: every device; with a parameter server, every "
+        "device that is not a server)",
+    )
     model: list[int] | ProfileModel | None = Field(
-        None, description="MLP layer sizes [in, hidden..., classes] (trained for real), or a "
-                          "profile {builtin: resnet50} / {count, flops, activation, params} for a "
-                          "timing-only run (default: [features, 64, classes])")
+        None,
+        description="MLP layer sizes [in, hidden..., classes] (trained for real), or a "
+        "profile {builtin: resnet50} / {count, flops, activation, params} for a "
+        "timing-only run (default: [features, 64, classes])",
+    )
     dataset: DatasetParams = Field(default_factory=DatasetParams)
     batch_size: int = Field(32, ge=1, description="samples per worker per iteration")
     iterations: int | None = Field(None, ge=1, description="SGD steps (default 100)")
-    epochs: float | None = Field(None, gt=0, description="instead of iterations: passes over "
-                                                         "dataset.samples")
+    epochs: float | None = Field(
+        None, gt=0, description="instead of iterations: passes over dataset.samples"
+    )
     lr: float = Field(0.05, gt=0, description="learning rate for a batch of base_batch samples")
     momentum: float = Field(0.9, ge=0, lt=1)
     lr_scaling: Literal["none", "linear"] = Field(
-        "none", description="linear: lr × global_batch / base_batch (Goyal et al. 2017)")
+        "none", description="linear: lr × global_batch / base_batch (Goyal et al. 2017)"
+    )
     base_batch: int | None = Field(
-        None, ge=1, description="batch size lr is tuned for (default: batch_size)")
-    warmup: float = Field(0.0, ge=0, description="epochs of gradual warm-up from lr to the "
-                                                 "scaled lr (Goyal et al. 2017)")
+        None, ge=1, description="batch size lr is tuned for (default: batch_size)"
+    )
+    warmup: float = Field(
+        0.0,
+        ge=0,
+        description="epochs of gradual warm-up from lr to the scaled lr (Goyal et al. 2017)",
+    )
     sync: Literal["allreduce", "parameter_server"] = "allreduce"
     algorithm: str = Field("ring", description="all-reduce algorithm (sync: allreduce)")
-    servers: int | None = Field(None, ge=1, description="parameter servers (sync: "
-                                                         "parameter_server; default 1)")
+    servers: int | None = Field(
+        None, ge=1, description="parameter servers (sync: parameter_server; default 1)"
+    )
     overlap: bool = Field(False, description="all-reduce gradient buckets during backward")
-    bucket_size: Bytes = Field(DEFAULT_BUCKET, description="bytes per gradient bucket with "
-                                                           "overlap (DDP's 25 MiB)")
+    bucket_size: Bytes = Field(
+        DEFAULT_BUCKET, description="bytes per gradient bucket with overlap (DDP's 25 MiB)"
+    )
     dtype: Literal["float32", "float16", "bfloat16"] = Field(
-        "float32", description="bytes per gradient element on the wire and in memory")
+        "float32", description="bytes per gradient element on the wire and in memory"
+    )
     compression: Compression | None = Field(
-        None, description="{method: dgc, sparsity, momentum_correction, momentum_masking, "
-                          "clipping, clip_norm, warmup_epochs} or {method: terngrad, clip}")
-    compare_dense: bool = Field(True, description="with compression: also train a dense run "
-                                                  "for dense_final_accuracy")
-    verify: bool = Field(True, description="run the checks (MLP models): data parallel == one "
-                                           "worker on the concatenated batch, or the "
-                                           "compression checks")
-    eval_every: int | None = Field(None, ge=1, description="iterations between test-accuracy "
-                                                           "points (default: iterations/20)")
+        None,
+        description="{method: dgc, sparsity, momentum_correction, momentum_masking, "
+        "clipping, clip_norm, warmup_epochs} or {method: terngrad, clip}",
+    )
+    compare_dense: bool = Field(
+        True, description="with compression: also train a dense run for dense_final_accuracy"
+    )
+    verify: bool = Field(
+        True,
+        description="run the checks (MLP models): data parallel == one "
+        "worker on the concatenated batch, or the "
+        "compression checks",
+    )
+    eval_every: int | None = Field(
+        None, ge=1, description="iterations between test-accuracy points (default: iterations/20)"
+    )
 
     @field_validator("model", mode="before")
     @classmethod
@@ -262,13 +286,17 @@ class DataParallelParams(BaseModel):
             return value
         if isinstance(value, dict):
             return validate_nested(ProfileModel, value)
-        if isinstance(value, (list, tuple)) and len(value) >= 2 and all(
-                isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value):
+        if (
+            isinstance(value, (list, tuple))
+            and len(value) >= 2
+            and all(isinstance(v, int) and not isinstance(v, bool) and v >= 1 for v in value)
+        ):
             return list(value)
         raise InputError(
             "model must be MLP layer sizes such as [32, 64, 10] (at least input and output, "
             "positive integers) or a profile mapping such as {builtin: resnet50}; got "
-            f"{value!r}")
+            f"{value!r}"
+        )
 
     @field_validator("algorithm")
     @classmethod
@@ -288,26 +316,33 @@ class DataParallelParams(BaseModel):
         if self.iterations is not None and self.epochs is not None:
             raise InputError("give iterations or epochs, not both")
         if self.servers is not None and self.sync != "parameter_server":
-            raise InputError(f"servers applies only to sync: parameter_server, got sync "
-                             f"{self.sync!r}")
+            raise InputError(
+                f"servers applies only to sync: parameter_server, got sync {self.sync!r}"
+            )
         if "algorithm" in self.model_fields_set and self.sync != "allreduce":
             raise InputError("algorithm applies only to sync: allreduce")
         if self.warmup and self.lr_scaling == "none":
             raise InputError(
                 "warmup ramps the learning rate from lr to the linearly scaled lr (Goyal et al. "
                 "2017); with lr_scaling: none there is nothing to ramp to. Set lr_scaling: linear "
-                "or remove warmup")
+                "or remove warmup"
+            )
         if isinstance(self.model, list):
             ds = self.dataset
-            for name, given, own in (("features", ds.features, self.model[0]),
-                                     ("classes", ds.classes, self.model[-1])):
+            for name, given, own in (
+                ("features", ds.features, self.model[0]),
+                ("classes", ds.classes, self.model[-1]),
+            ):
                 if given is not None and given != own:
                     raise InputError(
                         f"dataset.{name} is {given} but the model's "
-                        f"{'first' if name == 'features' else 'last'} size is {own}")
+                        f"{'first' if name == 'features' else 'last'} size is {own}"
+                    )
             if self.model[-1] < 2:
-                raise InputError(f"the model's last size is the number of classes, at least 2; "
-                                 f"got {self.model[-1]}")
+                raise InputError(
+                    f"the model's last size is the number of classes, at least 2; "
+                    f"got {self.model[-1]}"
+                )
         return self
 
     # resolved views ------------------------------------------------------------------
@@ -367,8 +402,16 @@ def layer_costs(params: DataParallelParams) -> list[LayerCost]:
         previous = profile.input_bytes
         for layer in profile.layers:
             fwd_bytes = layer.params + b * (previous + layer.activation)
-            out.append(LayerCost(layer.name, round(layer.params / item), b * layer.flops,
-                                 fwd_bytes, b * layer.bwd_flops, 2.0 * fwd_bytes))
+            out.append(
+                LayerCost(
+                    layer.name,
+                    round(layer.params / item),
+                    b * layer.flops,
+                    fwd_bytes,
+                    b * layer.bwd_flops,
+                    2.0 * fwd_bytes,
+                )
+            )
             previous = layer.activation
         return out
     sizes = params.mlp_sizes()
@@ -377,13 +420,23 @@ def layer_costs(params: DataParallelParams) -> list[LayerCost]:
         elements = a * c + c
         flops = 2.0 * b * a * c
         moved = float(item * (elements + b * (a + c)))
-        out.append(LayerCost(f"linear{i}", elements, flops, moved, 2 * flops, 2 * moved,
-                             (f"{2 * i}.weight", f"{2 * i}.bias")))
+        out.append(
+            LayerCost(
+                f"linear{i}",
+                elements,
+                flops,
+                moved,
+                2 * flops,
+                2 * moved,
+                (f"{2 * i}.weight", f"{2 * i}.bias"),
+            )
+        )
     return out
 
 
-def buckets_of(layers: list[LayerCost], bucket_bytes: float, itemsize: int,
-               overlap: bool) -> list[list[int]]:
+def buckets_of(
+    layers: list[LayerCost], bucket_bytes: float, itemsize: int, overlap: bool
+) -> list[list[int]]:
     """Layer indices per gradient bucket, in backward order (last layer first).
 
     Without overlap there is one bucket holding every layer. With overlap consecutive layers (in
@@ -404,8 +457,9 @@ def buckets_of(layers: list[LayerCost], bucket_bytes: float, itemsize: int,
     return [b for b in buckets if b]
 
 
-def learning_rate(params: DataParallelParams, k: int, workers: int,
-                  iterations_per_epoch: float) -> float:
+def learning_rate(
+    params: DataParallelParams, k: int, workers: int, iterations_per_epoch: float
+) -> float:
     """Goyal et al.'s schedule: linear scaling with gradual warm-up (see the module docstring)."""
     base = params.lr
     if params.lr_scaling == "none":
@@ -450,23 +504,29 @@ class _Setup:
         comp = self.params.compression
         if not isinstance(comp, DGCParams):
             return 1.0
-        return dgc_keep_fraction(k / self.iterations_per_epoch, comp.sparsity,
-                                 comp.warmup_epochs)
+        return dgc_keep_fraction(k / self.iterations_per_epoch, comp.sparsity, comp.warmup_epochs)
 
     def allgather(self) -> CollectiveAlgorithm:
         """The all-gather that carries compressed payloads: the all-reduce's family, else ring."""
-        return ALGORITHMS.get(("allgather", self.params.algorithm),
-                              ALGORITHMS[("allgather", "ring")])
+        return ALGORITHMS.get(
+            ("allgather", self.params.algorithm), ALGORITHMS[("allgather", "ring")]
+        )
 
 
-def _ps_params(params: DataParallelParams, model_bytes: float, workers: int | None,
-               servers: int = 1) -> ParameterServerParams:
+def _ps_params(
+    params: DataParallelParams, model_bytes: float, workers: int | None, servers: int = 1
+) -> ParameterServerParams:
     """The parameter-server kind's params for ``model_bytes`` of gradients, rounded up to whole
     elements, at least one per server (the PS formula for a payload of a few bytes)."""
     item = params.itemsize
     size = max(math.ceil(model_bytes / item), servers) * item
-    return ParameterServerParams(workers=workers, servers=params.servers, model_size=size,
-                                 dtype="float16" if item == 2 else "float32", iterations=1)
+    return ParameterServerParams(
+        workers=workers,
+        servers=params.servers,
+        model_size=size,
+        dtype="float16" if item == 2 else "float32",
+        iterations=1,
+    )
 
 
 def _setup(cluster: Cluster, params: DataParallelParams) -> _Setup:
@@ -483,15 +543,18 @@ def _setup(cluster: Cluster, params: DataParallelParams) -> _Setup:
     else:
         workers = params.workers if params.workers is not None else len(cluster.ranks)
         if workers > len(cluster.ranks):
-            raise InputError(f"workers ({workers}) is more than the cluster's "
-                             f"{len(cluster.ranks)} devices; lower workers or add nodes to "
-                             "cluster.topology")
+            raise InputError(
+                f"workers ({workers}) is more than the cluster's "
+                f"{len(cluster.ranks)} devices; lower workers or add nodes to "
+                "cluster.topology"
+            )
         ranks = cluster.ranks[:workers]
     global_batch = len(ranks) * params.batch_size
     if global_batch > params.dataset.samples:
         raise InputError(
             f"the global batch (workers × batch_size = {len(ranks)} × {params.batch_size} = "
-            f"{global_batch}) is larger than dataset.samples ({params.dataset.samples})")
+            f"{global_batch}) is larger than dataset.samples ({params.dataset.samples})"
+        )
     per_epoch = params.dataset.samples // global_batch
     if params.epochs is not None:
         iterations = max(1, math.ceil(params.epochs * per_epoch))
@@ -502,8 +565,9 @@ def _setup(cluster: Cluster, params: DataParallelParams) -> _Setup:
 
 
 # ---------------------------------------------------------------------- expected payloads
-def expected_payload_bytes(elements: int, keep: float, workers: int, method: str
-                           ) -> tuple[float, float]:
+def expected_payload_bytes(
+    elements: int, keep: float, workers: int, method: str
+) -> tuple[float, float]:
     """Expected encoded bytes of one layer of ``elements``: (one worker's push, the aggregate).
 
     DGC: ``k = ⌈keep·n⌉`` entries, each a float32 value and a varint gap of about ``n/k``, plus
@@ -529,8 +593,9 @@ def _openblas_threads() -> tuple[Callable[[], int], Callable[[int], None]] | Non
     """OpenBLAS's get/set thread-count functions, if numpy loaded OpenBLAS (Linux)."""
     try:
         with open("/proc/self/maps") as maps:
-            paths = sorted({line.split()[-1] for line in maps
-                            if "openblas" in line.lower() and ".so" in line})
+            paths = sorted(
+                {line.split()[-1] for line in maps if "openblas" in line.lower() and ".so" in line}
+            )
     except OSError:
         return None
     for path in paths:
@@ -538,8 +603,12 @@ def _openblas_threads() -> tuple[Callable[[], int], Callable[[int], None]] | Non
             lib = ctypes.CDLL(path)
         except OSError:
             continue
-        for prefix, suffix in (("scipy_openblas", "64_"), ("scipy_openblas", ""),
-                               ("openblas", "64_"), ("openblas", "")):
+        for prefix, suffix in (
+            ("scipy_openblas", "64_"),
+            ("scipy_openblas", ""),
+            ("openblas", "64_"),
+            ("openblas", ""),
+        ):
             get = getattr(lib, f"{prefix}_get_num_threads{suffix}", None)
             put = getattr(lib, f"{prefix}_set_num_threads{suffix}", None)
             if get is not None and put is not None:
@@ -592,10 +661,12 @@ class _Trainer:
         self.setup = setup
         self.params = params
         self.workers = workers
-        self.dataset = make_dataset(params.dataset, sim.rng("data_parallel.dataset"),
-                                    sizes[0], sizes[-1])
-        self.sampler = GlobalBatchSampler(params.dataset.samples, workers, params.batch_size,
-                                          sim.rng("data_parallel.sampler"))
+        self.dataset = make_dataset(
+            params.dataset, sim.rng("data_parallel.dataset"), sizes[0], sizes[-1]
+        )
+        self.sampler = GlobalBatchSampler(
+            params.dataset.samples, workers, params.batch_size, sim.rng("data_parallel.sampler")
+        )
         self.model: Sequential = mlp(sizes, rng=sim.rng("data_parallel.init"))
         initial = self.model.parameters()
         self.shapes = {k: v.shape for k, v in initial.items()}
@@ -617,16 +688,26 @@ class _Trainer:
         comp = params.compression
         self.layers = {layer.name: list(layer.names) for layer in setup.layers}
         self.layer_names = [[setup.layers[i].name for i in bucket] for bucket in setup.buckets]
-        self.layer_sizes = {name: sum(self.sizes[n] for n in members)
-                            for name, members in self.layers.items()}
+        self.layer_sizes = {
+            name: sum(self.sizes[n] for n in members) for name, members in self.layers.items()
+        }
         self.compressors: list[DGCCompressor] = []
         if isinstance(comp, DGCParams):
             shapes = {name: (size,) for name, size in self.layer_sizes.items()}
-            self.compressors = [DGCCompressor(
-                shapes, frozenset(shapes), workers, params.momentum, comp.sparsity,
-                comp.momentum_correction, comp.momentum_masking,
-                comp.clip_norm if comp.clipping else None, comp.warmup_epochs)
-                for _ in range(workers)]
+            self.compressors = [
+                DGCCompressor(
+                    shapes,
+                    frozenset(shapes),
+                    workers,
+                    params.momentum,
+                    comp.sparsity,
+                    comp.momentum_correction,
+                    comp.momentum_masking,
+                    comp.clip_norm if comp.clipping else None,
+                    comp.warmup_epochs,
+                )
+                for _ in range(workers)
+            ]
             if comp.momentum_correction:  # the velocity lives in U: the update is plain SGD
                 self.optimizers = [SGD(r, params.lr, 0.0) for r in self.replicas]
         self.tern_rng = sim.rng("data_parallel.terngrad")
@@ -655,8 +736,9 @@ class _Trainer:
         self._batch: np.ndarray | None = None
 
     # gradients --------------------------------------------------------------------
-    def _loss_grad(self, weights: dict[str, np.ndarray], idx: np.ndarray
-                   ) -> tuple[float, dict[str, np.ndarray]]:
+    def _loss_grad(
+        self, weights: dict[str, np.ndarray], idx: np.ndarray
+    ) -> tuple[float, dict[str, np.ndarray]]:
         x = self.dataset.x_train[idx]
         y = self.dataset.y_train[idx]
         logits, cache = self.model.forward(x, weights)
@@ -690,22 +772,33 @@ class _Trainer:
 
     def _encode_dgc(self, k: int) -> None:
         epoch = k / self.setup.iterations_per_epoch
-        self.steps = [c.step(self._layer_vectors(g), epoch)
-                      for c, g in zip(self.compressors, self.grads, strict=True)]
+        self.steps = [
+            c.step(self._layer_vectors(g), epoch)
+            for c, g in zip(self.compressors, self.grads, strict=True)
+        ]
         self.clipped_steps += sum(step.clip_factor < 1.0 for step in self.steps)
-        self.payloads = [[encode_sparse([step.sparse[name] for name in names])
-                          for names in self.layer_names] for step in self.steps]
+        self.payloads = [
+            [encode_sparse([step.sparse[name] for name in names]) for names in self.layer_names]
+            for step in self.steps
+        ]
         self.pushed_bytes += sum(p.size for row in self.payloads for p in row)
 
     def _encode_terngrad(self) -> None:
-        self.clipped = [{n: terngrad_clip(g, self.tern_clip) for n, g in grads.items()}
-                        for grads in self.grads]
-        self.scales = {n: _float32_ceil(max(float(np.abs(c[n]).max()) for c in self.clipped))
-                       for n in self.shapes}
-        codes = [{n: ternarize(c[n], self.tern_rng, self.scales[n])[1] for n in self.shapes}
-                 for c in self.clipped]
-        self.payloads = [[np.concatenate([pack_ternary(code[n]) for n in names])
-                          for names in self.names] for code in codes]
+        self.clipped = [
+            {n: terngrad_clip(g, self.tern_clip) for n, g in grads.items()} for grads in self.grads
+        ]
+        self.scales = {
+            n: _float32_ceil(max(float(np.abs(c[n]).max()) for c in self.clipped))
+            for n in self.shapes
+        }
+        codes = [
+            {n: ternarize(c[n], self.tern_rng, self.scales[n])[1] for n in self.shapes}
+            for c in self.clipped
+        ]
+        self.payloads = [
+            [np.concatenate([pack_ternary(code[n]) for n in names]) for names in self.names]
+            for code in codes
+        ]
         self.pushed_bytes += sum(p.size for row in self.payloads for p in row)
         if self.params.verify and not self.losses[:-1]:  # the first step: sample its estimator
             self._sample_unbiased(self.clipped[0])
@@ -734,7 +827,7 @@ class _Trainer:
     def _unflatten(self, names: list[str], flat: np.ndarray) -> dict[str, np.ndarray]:
         out, start = {}, 0
         for n in names:
-            out[n] = flat[start:start + self.sizes[n]].reshape(self.shapes[n])
+            out[n] = flat[start : start + self.sizes[n]].reshape(self.shapes[n])
             start += self.sizes[n]
         return out
 
@@ -757,9 +850,11 @@ class _Trainer:
                 out.update(self._split(layer, dense))
             step = self.steps[w]
             err = self.compressors[w].conservation_error(step, sent)
-            scale = max((float(np.abs(step.accumulated[n]).max()) for n in sent
-                         if self.layer_sizes[n]), default=0.0)
-            tol = 2.0 ** -23 * scale  # float32 rounding of the sent values, with a factor 2
+            scale = max(
+                (float(np.abs(step.accumulated[n]).max()) for n in sent if self.layer_sizes[n]),
+                default=0.0,
+            )
+            tol = 2.0**-23 * scale  # float32 rounding of the sent values, with a factor 2
             self.conservation_err = max(self.conservation_err, err)
             self.conservation_tol = max(self.conservation_tol, tol)
             self.conserved &= err <= tol
@@ -768,7 +863,7 @@ class _Trainer:
         for n in names:
             size = self.sizes[n]
             width = math.ceil(size / 4)
-            codes = unpack_ternary(payload[at:at + width], size)
+            codes = unpack_ternary(payload[at : at + width], size)
             at += width
             value = (self.scales[n] * codes).reshape(self.shapes[n])
             self.bias_sum[n] += value - self.clipped[w][n]
@@ -787,10 +882,12 @@ class _Trainer:
         for w in range(self.workers):
             self.received[w].update(total)
 
-    def _decode_layers(self, b: int, payload: np.ndarray
-                       ) -> list[tuple[np.ndarray, np.ndarray] | np.ndarray]:
-        return decode_sparse(payload, [(self.layer_sizes[layer], True)
-                                       for layer in self.layer_names[b]])
+    def _decode_layers(
+        self, b: int, payload: np.ndarray
+    ) -> list[tuple[np.ndarray, np.ndarray] | np.ndarray]:
+        return decode_sparse(
+            payload, [(self.layer_sizes[layer], True) for layer in self.layer_names[b]]
+        )
 
     def server_aggregate(self, b: int, payloads: list[np.ndarray]) -> np.ndarray:
         """The servers decode the pushed payloads, add them, and encode the sum for the pull."""
@@ -824,12 +921,13 @@ class _Trainer:
             at = 0
             for n in names:
                 width = math.ceil(self.sizes[n] * bits / 8)
-                levels = unpack_levels(pulled[at:at + width], self.sizes[n], bits)
+                levels = unpack_levels(pulled[at : at + width], self.sizes[n], bits)
                 at += width
                 out[n] = (self.scales[n] * levels).reshape(self.shapes[n])
         else:
-            for layer, part in zip(self.layer_names[b], self._decode_layers(b, pulled),
-                                   strict=True):
+            for layer, part in zip(
+                self.layer_names[b], self._decode_layers(b, pulled), strict=True
+            ):
                 assert isinstance(part, tuple)
                 dense = np.zeros(self.layer_sizes[layer])
                 dense[part[0]] = part[1]
@@ -875,15 +973,26 @@ class _Trainer:
             # 1e-9·max(1, max|w|) is far above that and far below any real difference (a dropped
             # or doubled worker changes the weights by about lr·|g|).
             tolerance = 1e-9 * max(1.0, self.max_weight)
-            return {"data_parallel_equals_single_worker": check(
-                self.max_abs_err <= tolerance, max_abs_err=self.max_abs_err,
-                tolerance=tolerance, steps=steps, workers=self.workers)}
-        out = {"compressed_exchange_exact": check(self.delivered, steps=steps,
-                                                  workers=self.workers)}
+            return {
+                "data_parallel_equals_single_worker": check(
+                    self.max_abs_err <= tolerance,
+                    max_abs_err=self.max_abs_err,
+                    tolerance=tolerance,
+                    steps=steps,
+                    workers=self.workers,
+                )
+            }
+        out = {
+            "compressed_exchange_exact": check(self.delivered, steps=steps, workers=self.workers)
+        }
         if self.method == "dgc":
             out["dgc_residual_conserved"] = check(
-                self.conserved, max_abs_err=self.conservation_err,
-                tolerance=self.conservation_tol, steps=steps, workers=self.workers)
+                self.conserved,
+                max_abs_err=self.conservation_err,
+                tolerance=self.conservation_tol,
+                steps=steps,
+                workers=self.workers,
+            )
         else:
             elements = sum(self.sizes.values())
             ratio = 0.0
@@ -894,10 +1003,15 @@ class _Trainer:
                     ratio = max(ratio, float(np.abs(total).max()) / bound)
                     worst = max(worst, float(np.abs(total).max()) / max(self.draws, 1))
             out["terngrad_unbiased"] = check(
-                ratio <= 1.0 and self.sample_fraction <= 1.0, delta=UNBIASED_DELTA,
-                sample_draws=UNBIASED_DRAWS, sample_max_mean_abs_err=self.sample_err,
-                sample_bound_fraction=self.sample_fraction, run_draws=self.draws,
-                run_max_mean_abs_err=worst, run_bound_fraction=ratio)
+                ratio <= 1.0 and self.sample_fraction <= 1.0,
+                delta=UNBIASED_DELTA,
+                sample_draws=UNBIASED_DRAWS,
+                sample_max_mean_abs_err=self.sample_err,
+                sample_bound_fraction=self.sample_fraction,
+                run_draws=self.draws,
+                run_max_mean_abs_err=worst,
+                run_bound_fraction=ratio,
+            )
         return out
 
 
@@ -920,8 +1034,14 @@ class _DataParallelRun:
         self.ps: _PSRun | None = None
         if setup.ps_params is not None:
             layout = _layout(cluster, setup.ps_params)
-            self.ps = _PSRun(cluster, setup.ps_params, layout, np.zeros(setup.workers),
-                             np.ones((1, setup.workers)), None)
+            self.ps = _PSRun(
+                cluster,
+                setup.ps_params,
+                layout,
+                np.zeros(setup.workers),
+                np.ones((1, setup.workers)),
+                None,
+            )
         self.eval_every = self.params.eval_every or max(1, setup.iterations // 20)
 
     # events -------------------------------------------------------------------------
@@ -957,13 +1077,15 @@ class _DataParallelRun:
             for b, bucket in enumerate(setup.buckets):
                 for i in bucket:
                     t = self.env.now
-                    end = yield from device.compute(layers[i].bwd_flops, layers[i].bwd_bytes,
-                                                    label=f"backward {layers[i].name}")
+                    end = yield from device.compute(
+                        layers[i].bwd_flops, layers[i].bwd_bytes, label=f"backward {layers[i].name}"
+                    )
                     busy += end - t
                 if passes:
                     t = self.env.now
                     end = yield from device.compute(
-                        0.0, passes * item * setup.bucket_elements(b), label="compress")
+                        0.0, passes * item * setup.bucket_elements(b), label="compress"
+                    )
                     busy += end - t
                 self._arrive(k, b)
             yield self.event("synced", k)
@@ -987,13 +1109,20 @@ class _DataParallelRun:
                 else:
                     yield from self.compressed_exchange(k, b)
                 self.comm_total += self.env.now - t
-                self.cluster.sim.tracer.span(("gradients", "exchange"), f"bucket {b}",
-                                             "exchange", t, self.env.now, {"iteration": k})
+                self.cluster.sim.tracer.span(
+                    ("gradients", "exchange"),
+                    f"bucket {b}",
+                    "exchange",
+                    t,
+                    self.env.now,
+                    {"iteration": k},
+                )
                 self._events.pop(("ready", k, b), None)
             self.bytes_per_iteration[k] = float(sent.sum()) - before
             if self.trainer is not None:
-                self.trainer.apply(k, learning_rate(self.params, k, setup.workers,
-                                                    setup.iterations_per_epoch))
+                self.trainer.apply(
+                    k, learning_rate(self.params, k, setup.workers, setup.iterations_per_epoch)
+                )
                 if (k + 1) % self.eval_every == 0 or k + 1 == setup.iterations:
                     self.trainer.evaluate(k + 1)
             self.event("synced", k).succeed()
@@ -1053,14 +1182,15 @@ class _DataParallelRun:
                 width = int(sizes.max())
                 padded = np.zeros((workers, workers, width), dtype=np.uint8)
                 for w, p in enumerate(payloads):
-                    padded[w, w, :p.size] = p
+                    padded[w, w, : p.size] = p
                 expected = padded[np.arange(workers), np.arange(workers)].copy()
             if workers > 1:
                 yield from algorithm.process(self.cluster, setup.ranks, plan, padded)
             if padded is not None and trainer is not None:
                 trainer.delivered &= bool((padded == expected[np.newaxis]).all())
-                trainer.receive_gathered(b, [padded[0, w, :p.size]
-                                             for w, p in enumerate(payloads)])
+                trainer.receive_gathered(
+                    b, [padded[0, w, : p.size] for w, p in enumerate(payloads)]
+                )
             return
         share = self._shares(elements)
         yield from self._ps_phase("push", np.outer(sizes, share).ravel(), f"push {k}.{b}")
@@ -1077,8 +1207,9 @@ class _DataParallelRun:
         push = pull = 0.0
         for i in setup.buckets[b]:
             if setup.layers[i].elements:
-                a, c = expected_payload_bytes(setup.layers[i].elements, keep, setup.workers,
-                                              setup.method or "dgc")
+                a, c = expected_payload_bytes(
+                    setup.layers[i].elements, keep, setup.workers, setup.method or "dgc"
+                )
                 push, pull = push + a, pull + c
         return push, pull
 
@@ -1087,8 +1218,7 @@ class _DataParallelRun:
         lengths = chunk_lengths(max(elements, 1), len(self.setup.ps_servers)).astype(float)
         return lengths / lengths.sum()
 
-    def _ps_phase(self, direction: str, sizes: np.ndarray, label: str
-                  ) -> Generator[Any, Any, None]:
+    def _ps_phase(self, direction: str, sizes: np.ndarray, label: str) -> Generator[Any, Any, None]:
         """One push or pull batch, flows worker-major and server-minor with ``sizes`` bytes."""
         assert self.ps is not None
         pattern = self.ps.pattern(direction, tuple(range(self.setup.workers)))
@@ -1101,19 +1231,18 @@ def _fresh_cluster(cluster: Cluster) -> Cluster:
     specs = {name: d.spec for name, d in cluster.devices.items()}
     slowdowns = {name: d.slowdown for name, d in cluster.devices.items()}
     default = next(iter(specs.values()))
-    return Cluster(Simulation(cluster.sim.seed), cluster.graph, default, specs=specs,
-                   slowdowns=slowdowns)
+    return Cluster(
+        Simulation(cluster.sim.seed), cluster.graph, default, specs=specs, slowdowns=slowdowns
+    )
 
 
 # ------------------------------------------------------------------------------- simulate
 def _dense_bytes_total(setup: _Setup) -> float:
     """Bytes a dense run of this setup puts on the network (every iteration, all ranks)."""
-    return setup.iterations * sum(_bucket_bytes_total(setup, b)
-                                  for b in range(len(setup.buckets)))
+    return setup.iterations * sum(_bucket_bytes_total(setup, b) for b in range(len(setup.buckets)))
 
 
-def _train(cluster: Cluster, params: DataParallelParams) -> tuple[dict[str, Any],
-                                                                   dict[str, Any]]:
+def _train(cluster: Cluster, params: DataParallelParams) -> tuple[dict[str, Any], dict[str, Any]]:
     """Run the workload on ``cluster`` from t=0; return (metrics, checks)."""
     setup = _setup(cluster, params)
     trainer = _Trainer(cluster.sim, setup) if params.trains else None
@@ -1139,8 +1268,9 @@ def _train(cluster: Cluster, params: DataParallelParams) -> tuple[dict[str, Any]
         "communication_s": run.comm_total / iters,
         "exposed_communication_s": per_iteration - compute,
         "scaling_efficiency": compute / per_iteration if per_iteration > 0 else 1.0,
-        "throughput_samples_per_s": (setup.workers * params.batch_size / per_iteration
-                                     if per_iteration > 0 else math.inf),
+        "throughput_samples_per_s": (
+            setup.workers * params.batch_size / per_iteration if per_iteration > 0 else math.inf
+        ),
         "iterations": iters,
         "workers": setup.workers,
         "global_batch": setup.workers * params.batch_size,
@@ -1151,33 +1281,39 @@ def _train(cluster: Cluster, params: DataParallelParams) -> tuple[dict[str, Any]
     if setup.method is not None:
         sent = metrics["bytes_total"]
         dense = _dense_bytes_total(setup)
-        metrics.update({
-            "dense_bytes_total": dense,
-            "compression_ratio": dense / sent if sent > 0 else math.inf,
-            "payload_bytes_per_worker": run.payload_bytes / (setup.workers * iters),
-            "gradient_compression_ratio": (gradient_bytes * setup.workers * iters
-                                           / run.payload_bytes),
-        })
+        metrics.update(
+            {
+                "dense_bytes_total": dense,
+                "compression_ratio": dense / sent if sent > 0 else math.inf,
+                "payload_bytes_per_worker": run.payload_bytes / (setup.workers * iters),
+                "gradient_compression_ratio": (
+                    gradient_bytes * setup.workers * iters / run.payload_bytes
+                ),
+            }
+        )
         if isinstance(params.compression, DGCParams):
             metrics["final_sparsity"] = 1.0 - setup.keep(iters - 1)
             if trainer is not None:
                 metrics["clipped_fraction"] = trainer.clipped_steps / (iters * setup.workers)
-            start = min(math.ceil(params.compression.warmup_epochs
-                                  * setup.iterations_per_epoch), iters)
+            start = min(
+                math.ceil(params.compression.warmup_epochs * setup.iterations_per_epoch), iters
+            )
             steady = run.bytes_per_iteration[start:]
             if steady.size and steady.sum() > 0:
                 metrics["compression_ratio_after_warmup"] = (dense / iters) / float(steady.mean())
     metrics["bytes_per_iteration"] = run.bytes_per_iteration
     checks: dict[str, Any] = {}
     if trainer is not None:
-        metrics.update({
-            "final_loss": final_loss,
-            "final_accuracy": final_accuracy,
-            "epochs": iters / setup.iterations_per_epoch,
-            "train_loss_curve": trainer.losses,
-            "test_accuracy_curve": [a for _, a in trainer.accuracy_points],
-            "test_accuracy_iterations": [k for k, _ in trainer.accuracy_points],
-        })
+        metrics.update(
+            {
+                "final_loss": final_loss,
+                "final_accuracy": final_accuracy,
+                "epochs": iters / setup.iterations_per_epoch,
+                "train_loss_curve": trainer.losses,
+                "test_accuracy_curve": [a for _, a in trainer.accuracy_points],
+                "test_accuracy_iterations": [k for k, _ in trainer.accuracy_points],
+            }
+        )
         checks = trainer.checks(iters)
     metrics["sim_events"] = sim.events_processed
     return metrics, checks
@@ -1227,8 +1363,11 @@ def _bucket_comm_time(cluster: Cluster, setup: _Setup, b: int, keep: float) -> f
         out = allreduce_time(cluster, setup.ranks, scales, params.algorithm) if scales else 0.0
         if workers > 1:
             algorithm = setup.allgather()
-            out += float(algorithm.analytic(cluster, setup.ranks,
-                                            Plan(workers, np.full(workers, push)))["time_s"])
+            out += float(
+                algorithm.analytic(cluster, setup.ranks, Plan(workers, np.full(workers, push)))[
+                    "time_s"
+                ]
+            )
         return out
     servers = len(setup.ps_servers)
     out = float(ps_analytic(cluster, _ps_params(params, push, workers, servers))["push_s"])
@@ -1250,8 +1389,7 @@ def _bucket_bytes_total(setup: _Setup, b: int) -> float:
     return 2.0 * setup.workers * size
 
 
-def _iteration_time(cluster: Cluster, setup: _Setup, keep: float
-                    ) -> tuple[float, float, float]:
+def _iteration_time(cluster: Cluster, setup: _Setup, keep: float) -> tuple[float, float, float]:
     """(iteration time, compute, communication) of one contention-free iteration."""
     params = setup.params
     layers = setup.layers
@@ -1259,20 +1397,27 @@ def _iteration_time(cluster: Cluster, setup: _Setup, keep: float
     elements = sum(layer.elements for layer in layers)
     devices = [cluster.devices[name] for name in setup.ranks]
     passes = COMPRESS_PASSES.get(setup.method or "", 0.0)
-    fwd = np.array([d.compute_time(sum(x.fwd_flops for x in layers),
-                                   sum(x.fwd_bytes for x in layers)) for d in devices])
-    update = np.array([d.compute_time(2.0 * elements, UPDATE_PASSES * item * elements)
-                       for d in devices])
+    fwd = np.array(
+        [
+            d.compute_time(sum(x.fwd_flops for x in layers), sum(x.fwd_bytes for x in layers))
+            for d in devices
+        ]
+    )
+    update = np.array(
+        [d.compute_time(2.0 * elements, UPDATE_PASSES * item * elements) for d in devices]
+    )
     ready = fwd.copy()
     comm_end = 0.0
     comm_total = 0.0
     for b, bucket in enumerate(setup.buckets):
         for i in bucket:
-            ready += np.array([d.compute_time(layers[i].bwd_flops, layers[i].bwd_bytes)
-                               for d in devices])
+            ready += np.array(
+                [d.compute_time(layers[i].bwd_flops, layers[i].bwd_bytes) for d in devices]
+            )
         if passes:
-            ready += np.array([d.compute_time(0.0, passes * item * setup.bucket_elements(b))
-                               for d in devices])
+            ready += np.array(
+                [d.compute_time(0.0, passes * item * setup.bucket_elements(b)) for d in devices]
+            )
         comm = _bucket_comm_time(cluster, setup, b, keep)
         comm_end = max(float(ready.max()), comm_end) + comm
         comm_total += comm
@@ -1318,12 +1463,14 @@ def _details() -> list[str]:
     ]
 
 
-register(WorkloadKind(
-    name="data_parallel",
-    description="synchronous data-parallel SGD of a real numpy MLP (or a timing-only profile): "
-                "all-reduce or parameter server, overlap, lr scaling, DGC and TernGrad",
-    params=DataParallelParams,
-    simulate=simulate,
-    analytic=analytic,
-    details=_details,
-))
+register(
+    WorkloadKind(
+        name="data_parallel",
+        description="synchronous data-parallel SGD of a real numpy MLP (or a timing-only profile): "
+        "all-reduce or parameter server, overlap, lr scaling, DGC and TernGrad",
+        params=DataParallelParams,
+        simulate=simulate,
+        analytic=analytic,
+        details=_details,
+    )
+)

@@ -53,11 +53,14 @@ class DatasetParams(BaseModel):
     samples: int = Field(8192, ge=1, description="training samples")
     test_samples: int = Field(2048, ge=1, description="held-out samples for final_accuracy")
     features: int | None = Field(
-        None, ge=1, description="input dimension (default: the model's first size, else 32)")
+        None, ge=1, description="input dimension (default: the model's first size, else 32)"
+    )
     classes: int | None = Field(
-        None, ge=2, description="number of classes (default: the model's last size, else 10)")
+        None, ge=2, description="number of classes (default: the model's last size, else 10)"
+    )
     separation: float = Field(
-        0.5, gt=0, description="blobs: standard deviation of the class centres, in noise units")
+        0.5, gt=0, description="blobs: standard deviation of the class centres, in noise units"
+    )
     hidden: int = Field(64, ge=1, description="teacher: hidden width of the teacher MLP")
 
     @model_validator(mode="after")
@@ -84,8 +87,14 @@ class Dataset:
         return int(self.x_train.shape[1])
 
 
-def gaussian_blobs(rng: np.random.Generator, samples: int, test_samples: int, features: int,
-                   classes: int, separation: float = 0.5) -> Dataset:
+def gaussian_blobs(
+    rng: np.random.Generator,
+    samples: int,
+    test_samples: int,
+    features: int,
+    classes: int,
+    separation: float = 0.5,
+) -> Dataset:
     """Gaussian clusters: centres ``N(0, separation²)``, samples ``N(centre, 1)``, balanced
     classes drawn uniformly at random."""
     centres = rng.standard_normal((classes, features)) * separation
@@ -95,8 +104,14 @@ def gaussian_blobs(rng: np.random.Generator, samples: int, test_samples: int, fe
     return Dataset(x[:samples], y[:samples], x[samples:], y[samples:], classes)
 
 
-def teacher_dataset(rng: np.random.Generator, samples: int, test_samples: int, features: int,
-                    classes: int, hidden: int = 64) -> Dataset:
+def teacher_dataset(
+    rng: np.random.Generator,
+    samples: int,
+    test_samples: int,
+    features: int,
+    classes: int,
+    hidden: int = 64,
+) -> Dataset:
     """Inputs ``N(0, I)`` labelled by the argmax of a random ReLU MLP ``[features, hidden,
     classes]`` (He-initialised)."""
     teacher = mlp([features, hidden, classes], rng=rng)
@@ -106,14 +121,17 @@ def teacher_dataset(rng: np.random.Generator, samples: int, test_samples: int, f
     return Dataset(x[:samples], y[:samples], x[samples:], y[samples:], classes)
 
 
-def make_dataset(params: DatasetParams, rng: np.random.Generator, features: int,
-                 classes: int) -> Dataset:
+def make_dataset(
+    params: DatasetParams, rng: np.random.Generator, features: int, classes: int
+) -> Dataset:
     """The dataset ``params`` describes, with the resolved ``features`` and ``classes``."""
     if params.kind == "blobs":
-        return gaussian_blobs(rng, params.samples, params.test_samples, features, classes,
-                              params.separation)
-    return teacher_dataset(rng, params.samples, params.test_samples, features, classes,
-                           params.hidden)
+        return gaussian_blobs(
+            rng, params.samples, params.test_samples, features, classes, params.separation
+        )
+    return teacher_dataset(
+        rng, params.samples, params.test_samples, features, classes, params.hidden
+    )
 
 
 class GlobalBatchSampler:
@@ -123,14 +141,16 @@ class GlobalBatchSampler:
     array: row ``w`` is worker ``w``'s batch. Iterations must be asked for in order.
     """
 
-    def __init__(self, samples: int, workers: int, batch_size: int,
-                 rng: np.random.Generator) -> None:
+    def __init__(
+        self, samples: int, workers: int, batch_size: int, rng: np.random.Generator
+    ) -> None:
         self.global_batch = workers * batch_size
         if self.global_batch > samples:
             raise InputError(
                 f"the global batch (workers × batch_size = {workers} × {batch_size} = "
                 f"{self.global_batch}) is larger than the {samples} training samples; raise "
-                "dataset.samples or lower batch_size")
+                "dataset.samples or lower batch_size"
+            )
         self.samples = samples
         self.workers = workers
         self.batch_size = batch_size
@@ -152,5 +172,4 @@ class GlobalBatchSampler:
             self._order = self.rng.permutation(self.samples)
             self._epoch = epoch
         start = slot * self.global_batch
-        return self._order[start:start + self.global_batch].reshape(self.workers,
-                                                                    self.batch_size)
+        return self._order[start : start + self.global_batch].reshape(self.workers, self.batch_size)

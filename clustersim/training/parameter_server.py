@@ -131,7 +131,8 @@ class StragglerDistribution(BaseModel):
         if foreign:
             raise InputError(
                 f"{', '.join(foreign)} does not apply to dist {self.dist!r}; "
-                f"its parameters are {', '.join(sorted(own))}")
+                f"its parameters are {', '.join(sorted(own))}"
+            )
         for name in sorted(own):
             value = getattr(self, name)
             if name == "mu" and not math.isfinite(value):
@@ -163,24 +164,33 @@ class ParameterServerParams(BaseModel):
 
     kind: Literal["parameter_server"] = "parameter_server"
     workers: int | None = Field(
-        None, ge=1, description="worker count (default: every device that is not a server)")
+        None, ge=1, description="worker count (default: every device that is not a server)"
+    )
     servers: int | None = Field(
-        None, ge=1, description="server count, parameters sharded evenly (default: the role: ps "
-                                "nodes, else 1)")
+        None,
+        ge=1,
+        description="server count, parameters sharded evenly (default: the role: ps nodes, else 1)",
+    )
     model_size: Bytes = Field(description="G: bytes of gradients (= bytes of parameters)")
     dtype: Literal["float16", "float32", "float64"] = Field(
-        "float32", description="gradient element type: shards are whole elements")
+        "float32", description="gradient element type: shards are whole elements"
+    )
     compute: float | ComputeWork = Field(
-        0.0, description="per-iteration compute per worker: a time (20 ms) or FLOPs (2 TFLOP, "
-                         "or {flops, bytes}) run on the device roofline")
+        0.0,
+        description="per-iteration compute per worker: a time (20 ms) or FLOPs (2 TFLOP, "
+        "or {flops, bytes}) run on the device roofline",
+    )
     iterations: int = Field(10, ge=1)
     mode: Literal["sync", "async", "ssp"] = "sync"
     staleness: int | None = Field(None, ge=0, description="ssp: the clock-gap bound")
     backup_workers: int = Field(
-        0, ge=0, description="sync: proceed with the first workers - backup_workers gradients")
+        0, ge=0, description="sync: proceed with the first workers - backup_workers gradients"
+    )
     stragglers: StragglerDistribution | list[float] | None = Field(
-        None, description="compute slowdown: {dist: lognormal, sigma: 0.5}, {dist: exponential, "
-                          "scale: 1}, or one factor per worker")
+        None,
+        description="compute slowdown: {dist: lognormal, sigma: 0.5}, {dist: exponential, "
+        "scale: 1}, or one factor per worker",
+    )
     verify: bool = Field(False, description="replay the sharded aggregation on numpy gradients")
 
     @field_validator("compute", mode="before")
@@ -197,7 +207,8 @@ class ParameterServerParams(BaseModel):
         except InputError as exc:
             raise InputError(
                 f"compute must be a time such as '20 ms', a FLOP count such as '2 TFLOP', or "
-                f"{{flops: ..., bytes: ...}}; {exc}") from None
+                f"{{flops: ..., bytes: ...}}; {exc}"
+            ) from None
         if seconds < 0:
             raise InputError(f"compute must be a non-negative time, got {value!r}")
         return seconds
@@ -216,13 +227,22 @@ class ParameterServerParams(BaseModel):
             return value
         if isinstance(value, dict):
             return validate_nested(StragglerDistribution, value)
-        if isinstance(value, list) and value and all(
-                isinstance(f, (int, float)) and not isinstance(f, bool) and math.isfinite(f)
-                and f > 0 for f in value):
+        if (
+            isinstance(value, list)
+            and value
+            and all(
+                isinstance(f, (int, float))
+                and not isinstance(f, bool)
+                and math.isfinite(f)
+                and f > 0
+                for f in value
+            )
+        ):
             return [float(f) for f in value]
         raise InputError(
             "expected {dist: lognormal, sigma: 0.5}, {dist: exponential, scale: 1} or a list "
-            f"with one positive finite factor per worker, got {value!r}")
+            f"with one positive finite factor per worker, got {value!r}"
+        )
 
     @model_validator(mode="after")
     def _consistent(self) -> ParameterServerParams:
@@ -230,15 +250,19 @@ class ParameterServerParams(BaseModel):
         if self.model_size % itemsize:
             raise InputError(
                 f"model_size {format_bytes(self.model_size)} is not a whole number of "
-                f"{self.dtype} elements ({itemsize} B each)")
+                f"{self.dtype} elements ({itemsize} B each)"
+            )
         if self.mode == "ssp" and self.staleness is None:
             raise InputError("mode ssp needs a staleness bound (staleness: 0, 1, 2, ...)")
         if self.mode != "ssp" and self.staleness is not None:
-            raise InputError(f"staleness ({self.staleness}) applies only to mode ssp, "
-                             f"got mode {self.mode!r}")
+            raise InputError(
+                f"staleness ({self.staleness}) applies only to mode ssp, got mode {self.mode!r}"
+            )
         if self.backup_workers and self.mode != "sync":
-            raise InputError(f"backup_workers ({self.backup_workers}) applies only to mode sync, "
-                             f"got mode {self.mode!r}")
+            raise InputError(
+                f"backup_workers ({self.backup_workers}) applies only to mode sync, "
+                f"got mode {self.mode!r}"
+            )
         if self.workers is not None:
             _check_worker_counts(self, self.workers)
         return self
@@ -248,11 +272,13 @@ def _check_worker_counts(params: ParameterServerParams, workers: int) -> None:
     if params.backup_workers >= workers:
         raise InputError(
             f"backup_workers ({params.backup_workers}) must be less than workers ({workers}): "
-            "a step needs at least one gradient")
+            "a step needs at least one gradient"
+        )
     if isinstance(params.stragglers, list) and len(params.stragglers) != workers:
         raise InputError(
             f"stragglers: a fixed list needs one factor per worker ({workers}), got "
-            f"{len(params.stragglers)} factors")
+            f"{len(params.stragglers)} factors"
+        )
 
 
 # ------------------------------------------------------------------------------------ kernel
@@ -260,12 +286,13 @@ def ps_push(accumulators: list[np.ndarray], gradient: np.ndarray, lengths: np.nd
     """Add ``gradient`` into the servers' shard accumulators, shard ``s`` into server ``s``."""
     start = 0
     for acc, length in zip(accumulators, lengths.tolist(), strict=True):
-        acc += gradient[start:start + length]
+        acc += gradient[start : start + length]
         start += length
 
 
-def ps_aggregate(gradients: np.ndarray, lengths: np.ndarray,
-                 accumulators: list[np.ndarray] | None = None) -> np.ndarray:
+def ps_aggregate(
+    gradients: np.ndarray, lengths: np.ndarray, accumulators: list[np.ndarray] | None = None
+) -> np.ndarray:
     """Push every row of ``gradients`` (in order) to sharded servers; return the joined shards.
 
     Each server sums its shard in the gradients' dtype, one push after another, as a server
@@ -286,8 +313,9 @@ class _Verifier:
     2nd ed., §4.2); the check allows twice that, so a missing or doubled push fails.
     """
 
-    def __init__(self, cluster: Cluster, params: ParameterServerParams, lengths: np.ndarray,
-                 workers: int) -> None:
+    def __init__(
+        self, cluster: Cluster, params: ParameterServerParams, lengths: np.ndarray, workers: int
+    ) -> None:
         self.dtype = np.dtype(params.dtype)
         self.elements = int(lengths.sum())
         needed = 2 * workers * self.elements * self.dtype.itemsize
@@ -296,7 +324,8 @@ class _Verifier:
                 f"workload.verify: replaying {workers} gradients of "
                 f"{format_bytes(params.model_size, 3)} needs {format_bytes(needed, 3)}, over "
                 f"the {format_bytes(VERIFY_MEMORY_LIMIT)} limit; set verify: false for a "
-                "timing-only run, or use a smaller model_size")
+                "timing-only run, or use a smaller model_size"
+            )
         self.lengths = lengths
         self.rng = cluster.sim.rng("parameter_server.gradients")
         self.unit_roundoff = float(np.finfo(self.dtype).eps) / 2
@@ -318,8 +347,9 @@ class _Verifier:
         values -= 1
         return values.astype(self.dtype, copy=False)
 
-    def _compare(self, result: np.ndarray, reference: np.ndarray, magnitude: np.ndarray,
-                 terms: int) -> None:
+    def _compare(
+        self, result: np.ndarray, reference: np.ndarray, magnitude: np.ndarray, terms: int
+    ) -> None:
         bound = 2.0 * max(terms - 1, 1) * self.unit_roundoff * magnitude
         error = np.abs(result.astype(np.float64) - reference)
         if error.size:
@@ -345,10 +375,12 @@ class _Verifier:
 
     def record(self) -> dict[str, Any]:
         if self.terms:
-            self._compare(np.concatenate(self.accumulators), self.reference, self.magnitude,
-                          self.terms)
-        return check(self.passed, max_abs_err=self.max_abs_err, tolerance=self.tolerance,
-                     pushes=self.pushes)
+            self._compare(
+                np.concatenate(self.accumulators), self.reference, self.magnitude, self.terms
+            )
+        return check(
+            self.passed, max_abs_err=self.max_abs_err, tolerance=self.tolerance, pushes=self.pushes
+        )
 
 
 # ------------------------------------------------------------------------------ nodes, setup
@@ -363,31 +395,39 @@ class _Layout:
 def _layout(cluster: Cluster, params: ParameterServerParams) -> _Layout:
     devices = cluster.ranks
     ps_nodes = [n for n in devices if cluster.graph.nodes[n].get("role") == "ps"]
-    switches_ps = [n for n, d in cluster.graph.nodes(data=True)
-                   if d.get("role") == "ps" and d.get("kind") != "device"]
+    switches_ps = [
+        n
+        for n, d in cluster.graph.nodes(data=True)
+        if d.get("role") == "ps" and d.get("kind") != "device"
+    ]
     if switches_ps:
-        raise InputError(f"node {switches_ps[0]!r} has role ps but is a switch; a parameter "
-                         "server must be a device node")
+        raise InputError(
+            f"node {switches_ps[0]!r} has role ps but is a switch; a parameter "
+            "server must be a device node"
+        )
     if ps_nodes:
         if params.servers is not None and params.servers != len(ps_nodes):
             raise InputError(
                 f"workload.servers is {params.servers} but the topology has {len(ps_nodes)} "
                 f"nodes with role: ps ({', '.join(ps_nodes[:6])}); drop servers or make them "
-                "agree")
+                "agree"
+            )
         servers = ps_nodes
     else:
         count = params.servers or 1
         if count >= len(devices):
             raise InputError(
                 f"workload.servers ({count}) leaves no worker: the cluster has {len(devices)} "
-                "devices")
+                "devices"
+            )
         servers = devices[:count]
     others = [n for n in devices if n not in set(servers)]
     workers = params.workers if params.workers is not None else len(others)
     if workers > len(others):
         raise InputError(
             f"servers + workers ({len(servers)} + {workers}) is more than the cluster's "
-            f"{len(devices)} devices; lower workers or add nodes to cluster.topology")
+            f"{len(devices)} devices; lower workers or add nodes to cluster.topology"
+        )
     if workers < 1:
         raise InputError("the cluster has no device left to be a worker")
     _check_worker_counts(params, workers)
@@ -396,18 +436,23 @@ def _layout(cluster: Cluster, params: ParameterServerParams) -> _Layout:
     if elements < len(servers):
         raise InputError(
             f"model_size {format_bytes(params.model_size)} has {elements} {params.dtype} "
-            f"elements, fewer than the {len(servers)} servers it is sharded across")
+            f"elements, fewer than the {len(servers)} servers it is sharded across"
+        )
     lengths = chunk_lengths(elements, len(servers))
     return _Layout(servers, others[:workers], (lengths * itemsize).astype(float), lengths)
 
 
-def _base_compute(cluster: Cluster, params: ParameterServerParams,
-                  workers: list[str]) -> np.ndarray:
+def _base_compute(
+    cluster: Cluster, params: ParameterServerParams, workers: list[str]
+) -> np.ndarray:
     """Seconds of one iteration's compute per worker, before any slowdown."""
     if isinstance(params.compute, ComputeWork):
-        return np.array([cluster.devices[w].spec.roofline_time(params.compute.flops,
-                                                               params.compute.bytes)
-                         for w in workers])
+        return np.array(
+            [
+                cluster.devices[w].spec.roofline_time(params.compute.flops, params.compute.bytes)
+                for w in workers
+            ]
+        )
     return np.full(len(workers), float(params.compute))
 
 
@@ -460,13 +505,15 @@ class _Run:
             s_idx = self.cluster.rank_indices(self.layout.servers)
             w_col = np.repeat(w_idx, s_idx.size)
             s_col = np.tile(s_idx, w_idx.size)
-            pattern = net.pattern(w_col, s_col) if direction == "push" else net.pattern(s_col,
-                                                                                        w_col)
+            pattern = (
+                net.pattern(w_col, s_col) if direction == "push" else net.pattern(s_col, w_col)
+            )
             self._patterns[key] = pattern
         return pattern
 
-    def transfer(self, direction: str, workers: tuple[int, ...],
-                 label: str) -> Generator[Any, Any, None]:
+    def transfer(
+        self, direction: str, workers: tuple[int, ...], label: str
+    ) -> Generator[Any, Any, None]:
         """Push (or pull) every shard between ``workers`` and the servers, as one batch."""
         pattern = self.pattern(direction, workers)
         sizes = np.tile(self.layout.shard_bytes, len(workers))
@@ -481,15 +528,17 @@ class _Run:
         else:
             self.bytes_pulled += total
 
-    def compute(self, w: int, seconds_before_slowdown: float,
-                fraction: float = 1.0) -> Generator[Any, Any, float]:
+    def compute(
+        self, w: int, seconds_before_slowdown: float, fraction: float = 1.0
+    ) -> Generator[Any, Any, float]:
         """Run worker ``w``'s compute (``fraction`` of the FLOPs when abandoned early)."""
         device = self.cluster.devices[self.layout.workers[w]]
         work = self.params.compute
-        flops, moved = ((work.flops, work.bytes) if isinstance(work, ComputeWork) else (0.0, 0.0))
+        flops, moved = (work.flops, work.bytes) if isinstance(work, ComputeWork) else (0.0, 0.0)
         start = self.cluster.sim.now
-        end = yield from device.compute(flops * fraction, moved * fraction,
-                                        duration=seconds_before_slowdown, label="gradient")
+        end = yield from device.compute(
+            flops * fraction, moved * fraction, duration=seconds_before_slowdown, label="gradient"
+        )
         self.compute_total += end - start
         return end
 
@@ -529,7 +578,7 @@ def _sync_processes(run: _Run) -> None:
     durations = run.base * run.factors * slow  # effective compute seconds (iterations, workers)
     order = np.argsort(durations, axis=1, kind="stable")
     accepted = np.sort(order[:, :need], axis=1)
-    barrier_after = np.take_along_axis(durations, order[:, need - 1:need], axis=1)[:, 0]
+    barrier_after = np.take_along_axis(durations, order[:, need - 1 : need], axis=1)[:, 0]
     is_accepted = np.zeros(durations.shape, dtype=bool)
     np.put_along_axis(is_accepted, accepted, True, axis=1)
     barriers = [env.event() for _ in range(params.iterations)]
@@ -615,8 +664,14 @@ def simulate(cluster: Cluster, params: ParameterServerParams) -> Outcome:
     layout = _layout(cluster, params)
     w_count = len(layout.workers)
     verifier = _Verifier(cluster, params, layout.lengths, w_count) if params.verify else None
-    run = _Run(cluster, params, layout, _base_compute(cluster, params, layout.workers),
-               _factors(cluster, params, w_count), verifier)
+    run = _Run(
+        cluster,
+        params,
+        layout,
+        _base_compute(cluster, params, layout.workers),
+        _factors(cluster, params, w_count),
+        verifier,
+    )
     if params.mode == "sync":
         _sync_processes(run)
     else:
@@ -640,17 +695,18 @@ def simulate(cluster: Cluster, params: ParameterServerParams) -> Outcome:
         "compute_s": run.compute_total / worker_iters,
         "communication_s": run.comm_total / worker_iters,
         "straggler_idle_s": run.idle_total,
-        "straggler_idle_fraction": (run.idle_total / (w_count * makespan)
-                                    if makespan > 0 else 0.0),
+        "straggler_idle_fraction": (run.idle_total / (w_count * makespan) if makespan > 0 else 0.0),
         "gradients_dropped": run.dropped,
     }
     if params.mode != "sync":
         stale = np.asarray(run.staleness)
-        metrics.update({
-            "staleness_mean": float(stale.mean()),
-            "staleness_max": int(stale.max()),
-            "clock_gap_max": run.clock_gap_max,
-        })
+        metrics.update(
+            {
+                "staleness_mean": float(stale.mean()),
+                "staleness_max": int(stale.max()),
+                "clock_gap_max": run.clock_gap_max,
+            }
+        )
     metrics["sim_events"] = sim.events_processed
     checks = {"ps_aggregate_equals_sum": verifier.record()} if verifier is not None else {}
     return Outcome(metrics=metrics, checks=checks)
@@ -661,8 +717,7 @@ def _link_capacity(cluster: Cluster, names: list[str], into: bool) -> np.ndarray
     """Total capacity of the directed links into (or out of) each named node."""
     net = cluster.network
     column = 1 if into else 0
-    total = np.bincount(net.link_ends[:, column], weights=net.capacity,
-                        minlength=len(net.nodes))
+    total = np.bincount(net.link_ends[:, column], weights=net.capacity, minlength=len(net.nodes))
     return total[cluster.rank_indices(names)]
 
 
@@ -685,7 +740,8 @@ def analytic(cluster: Cluster, params: ParameterServerParams) -> dict[str, Any]:
     G = float(params.model_size)
     push_pattern = cluster.network.pattern(
         np.repeat(cluster.rank_indices(layout.workers), len(layout.servers)),
-        np.tile(cluster.rank_indices(layout.servers), w_count))
+        np.tile(cluster.rank_indices(layout.servers), w_count),
+    )
     pull_pattern = cluster.network.pattern(push_pattern.dst, push_pattern.src)
     srv_in = _link_capacity(cluster, layout.servers, into=True)
     srv_out = _link_capacity(cluster, layout.servers, into=False)
@@ -693,10 +749,24 @@ def analytic(cluster: Cluster, params: ParameterServerParams) -> dict[str, Any]:
     wrk_out = _link_capacity(cluster, layout.workers, into=False)
     alpha_push = float(push_pattern.latency.max())
     alpha_pull = float(pull_pattern.latency.max())
-    push_s = ps_phase_time(alpha_push, w_count - b, layout.shard_bytes, srv_in, G, wrk_out,
-                           float(push_pattern.bottleneck.min()))
-    pull_s = ps_phase_time(alpha_pull, w_count, layout.shard_bytes, srv_out, G, wrk_in,
-                           float(pull_pattern.bottleneck.min()))
+    push_s = ps_phase_time(
+        alpha_push,
+        w_count - b,
+        layout.shard_bytes,
+        srv_in,
+        G,
+        wrk_out,
+        float(push_pattern.bottleneck.min()),
+    )
+    pull_s = ps_phase_time(
+        alpha_pull,
+        w_count,
+        layout.shard_bytes,
+        srv_out,
+        G,
+        wrk_in,
+        float(pull_pattern.bottleneck.min()),
+    )
     slow = np.array([cluster.devices[w].slowdown for w in layout.workers])
     base = _base_compute(cluster, params, layout.workers) * slow
     compute_s = order_statistic(base, b)
@@ -720,10 +790,12 @@ def analytic(cluster: Cluster, params: ParameterServerParams) -> dict[str, Any]:
         if isinstance(params.stragglers, list):
             expected = order_statistic(base * np.asarray(params.stragglers), b)
         else:
-            expected = expected_order_statistic(base, params.stragglers.dist, b,
-                                                **params.stragglers.shape())
+            expected = expected_order_statistic(
+                base, params.stragglers.dist, b, **params.stragglers.shape()
+            )
         out["time_per_iteration_with_stragglers_s"] = ps_sync_iteration_time(
-            expected, push_s, pull_s)
+            expected, push_s, pull_s
+        )
         out["straggler_delay_s"] = expected - compute_s
     return out
 
@@ -737,12 +809,14 @@ def _details() -> list[str]:
     ]
 
 
-register(WorkloadKind(
-    name="parameter_server",
-    description="workers push gradients to sharded parameter servers and pull parameters "
-                "(sync with backup workers, async, ssp; stragglers)",
-    params=ParameterServerParams,
-    simulate=simulate,
-    analytic=analytic,
-    details=_details,
-))
+register(
+    WorkloadKind(
+        name="parameter_server",
+        description="workers push gradients to sharded parameter servers and pull parameters "
+        "(sync with backup workers, async, ssp; stragglers)",
+        params=ParameterServerParams,
+        simulate=simulate,
+        analytic=analytic,
+        details=_details,
+    )
+)

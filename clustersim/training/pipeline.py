@@ -170,9 +170,18 @@ class PipelineRun:
     """
 
     def __init__(
-        self, cluster: Cluster, stages: list[StageSpec], groups: list[list[list[str]]],
-        ops: list[list[list[Op]]], route: Callable[[int, int], int], microbatches: int, *,
-        mode: str, recompute: bool, tp_allreduces: int, algorithm: str,
+        self,
+        cluster: Cluster,
+        stages: list[StageSpec],
+        groups: list[list[list[str]]],
+        ops: list[list[list[Op]]],
+        route: Callable[[int, int], int],
+        microbatches: int,
+        *,
+        mode: str,
+        recompute: bool,
+        tp_allreduces: int,
+        algorithm: str,
         replay: PipelineReplay | None = None,
     ) -> None:
         self.cluster = cluster
@@ -198,10 +207,13 @@ class PipelineRun:
         self.workers: list[WorkerStats] = []
         self.completions: dict[int, float] = {}
         """Micro-batch id -> time its backward pass left virtual stage 0."""
-        self.stage_of_position = [[s.index for s in stages if s.index % self.p == d]
-                                  for d in range(self.p)]
-        self._b_counts = [[sum(op.kind == "B" for op in ops[d][r]) for r in range(len(groups[d]))]
-                          for d in range(self.p)]
+        self.stage_of_position = [
+            [s.index for s in stages if s.index % self.p == d] for d in range(self.p)
+        ]
+        self._b_counts = [
+            [sum(op.kind == "B" for op in ops[d][r]) for r in range(len(groups[d]))]
+            for d in range(self.p)
+        ]
 
     # ----------------------------------------------------------------------------- set-up
     def start(self) -> None:
@@ -211,8 +223,9 @@ class PipelineRun:
                 for j, name in enumerate(group):
                     stats = WorkerStats(name, d, r, j)
                     self.workers.append(stats)
-                    self.cluster.sim.process(self._worker(stats),
-                                             name=f"pipeline worker {name} (stage {d})")
+                    self.cluster.sim.process(
+                        self._worker(stats), name=f"pipeline worker {name} (stage {d})"
+                    )
 
     # ---------------------------------------------------------------------------- helpers
     def _arrival(self, kind: str, m: int, stage: int, j: int) -> simpy.Event:
@@ -233,7 +246,12 @@ class PipelineRun:
         channel.send(size, label, arrival)
 
     def _compute(
-        self, stats: WorkerStats, device: Device, seconds: float, flops: float, label: str,
+        self,
+        stats: WorkerStats,
+        device: Device,
+        seconds: float,
+        flops: float,
+        label: str,
         category: str,
     ) -> Generator[Any, Any, None]:
         """Like :meth:`Device.compute`, but with the op's category on the trace span."""
@@ -246,11 +264,11 @@ class PipelineRun:
         device.flops_done += flops
         stats.busy_s += seconds
         stats.intervals.append((start, env.now))
-        self.cluster.sim.tracer.span((device.name, "compute"), label, category, start, env.now,
-                                     {"flops": flops})
+        self.cluster.sim.tracer.span(
+            (device.name, "compute"), label, category, start, env.now, {"flops": flops}
+        )
 
-    def _allreduce(self, key: Any, ranks: list[str], size: float
-                   ) -> Generator[Any, Any, bool]:
+    def _allreduce(self, key: Any, ranks: list[str], size: float) -> Generator[Any, Any, bool]:
         """Join the all-reduce ``key`` of ``ranks``; the last to arrive runs it. True if ran."""
         last, done = self._rendezvous.arrive(key, len(ranks))
         if not last:
@@ -261,8 +279,14 @@ class PipelineRun:
         return True
 
     def _layers_pass(
-        self, stats: WorkerStats, device: Device, spec: StageSpec, kind: str, label: str,
-        category: str, key_base: tuple[Any, ...],
+        self,
+        stats: WorkerStats,
+        device: Device,
+        spec: StageSpec,
+        kind: str,
+        label: str,
+        category: str,
+        key_base: tuple[Any, ...],
     ) -> Generator[Any, Any, None]:
         """One pass (forward, recompute or backward) over a stage, split ``t`` ways.
 
@@ -279,12 +303,12 @@ class PipelineRun:
         order = range(len(flops) - 1, -1, -1) if kind == "B" else range(len(flops))
         ranks = self.groups[stats.position][stats.replica]
         for layer in order:
-            yield from self._compute(stats, device, times[layer], flops[layer] / t, label,
-                                     category)
+            yield from self._compute(stats, device, times[layer], flops[layer] / t, label, category)
             for i in range(self.tp_allreduces):
                 start = self.env.now
-                yield from self._allreduce((*key_base, kind, layer, i), ranks,
-                                           spec.act_bytes[layer])
+                yield from self._allreduce(
+                    (*key_base, kind, layer, i), ranks, spec.act_bytes[layer]
+                )
                 stats.tensor_parallel_s += self.env.now - start
 
     def _track_memory(self, device: str, delta: float, transient: float = 0.0) -> None:
@@ -317,15 +341,22 @@ class PipelineRun:
                 self._track_memory(stats.device, kept, transient)
                 if self.mode == "async" and j == 0:
                     in_flight[m] = self.version[s]
-                    stats.weight_versions = max(stats.weight_versions,
-                                                len(set(in_flight.values()) | {self.version[s]}))
-                yield from self._layers_pass(stats, device, spec, "F", f"F{tag}",
-                                             "forward" + chunk, (d, r, index))
+                    stats.weight_versions = max(
+                        stats.weight_versions, len(set(in_flight.values()) | {self.version[s]})
+                    )
+                yield from self._layers_pass(
+                    stats, device, spec, "F", f"F{tag}", "forward" + chunk, (d, r, index)
+                )
                 if self.replay is not None and j == 0:
                     self.replay.forward(s, m)
                 if s < last_stage:
-                    self._send(stats.device, self._device_of(s + 1, m, j), spec.out_bytes / t,
-                               f"act {m}", self._arrival("F", m, s + 1, j))
+                    self._send(
+                        stats.device,
+                        self._device_of(s + 1, m, j),
+                        spec.out_bytes / t,
+                        f"act {m}",
+                        self._arrival("F", m, s + 1, j),
+                    )
             else:
                 if s < last_stage:
                     yield self._arrival("B", m, s, j)
@@ -335,17 +366,23 @@ class PipelineRun:
                     stats.data_parallel_s += env.now - start
                 if self.recompute:
                     self._track_memory(stats.device, 0.0, transient)
-                    yield from self._layers_pass(stats, device, spec, "F", f"R{tag}",
-                                                 "recompute" + chunk, (d, r, index, "R"))
-                yield from self._layers_pass(stats, device, spec, "B", f"B{tag}",
-                                             "backward" + chunk, (d, r, index))
+                    yield from self._layers_pass(
+                        stats, device, spec, "F", f"R{tag}", "recompute" + chunk, (d, r, index, "R")
+                    )
+                yield from self._layers_pass(
+                    stats, device, spec, "B", f"B{tag}", "backward" + chunk, (d, r, index)
+                )
                 self._track_memory(stats.device, -kept)
                 if self.replay is not None and j == 0:
                     self.replay.backward(s, m, r)
                 if s > 0:
-                    self._send(stats.device, self._device_of(s - 1, m, j), spec.input_bytes / t,
-                               f"grad {m}",
-                               self._arrival("B", m, s - 1, j))
+                    self._send(
+                        stats.device,
+                        self._device_of(s - 1, m, j),
+                        spec.input_bytes / t,
+                        f"grad {m}",
+                        self._arrival("B", m, s - 1, j),
+                    )
                 else:
                     self.completions[m] = env.now
                 if self.mode == "async":
@@ -377,8 +414,7 @@ class PipelineRun:
             return
         replay = self.replay if j == 0 else None
         buffers = replay.stacked_gradients(stages, len(ranks)) if replay is not None else None
-        yield from allreduce(self.cluster, ranks, self._position_params(d), self.algorithm,
-                             buffers)
+        yield from allreduce(self.cluster, ranks, self._position_params(d), self.algorithm, buffers)
         if replay is not None and buffers is not None:
             replay.set_gradients(stages, buffers)
         done.succeed()
@@ -388,8 +424,9 @@ class PipelineRun:
         participants = [rr for rr, n in enumerate(self._b_counts[d]) if n > k]
         last, _done = self._rendezvous.arrive(("round-arrive", d, j, k), len(participants))
         if last:
-            self.cluster.sim.process(self._round_sync(d, j, k, participants),
-                                     name=f"PipeDream sync stage {d} round {k}")
+            self.cluster.sim.process(
+                self._round_sync(d, j, k, participants), name=f"PipeDream sync stage {d} round {k}"
+            )
 
     def _round_sync(
         self, d: int, j: int, k: int, participants: list[int]

@@ -119,8 +119,14 @@ def in_flight_microbatches(schedule: str, p: int, m: int, device: int, v: int = 
 
 
 def peak_activation_memory(
-    schedule: str, p: int, m: int, device: int, full: float, inputs: float,
-    recompute: bool, v: int = 1,
+    schedule: str,
+    p: int,
+    m: int,
+    device: int,
+    full: float,
+    inputs: float,
+    recompute: bool,
+    v: int = 1,
 ) -> float:
     """Peak activation bytes of ``device``.
 

@@ -53,9 +53,18 @@ class PipelineReplay:
     """
 
     def __init__(
-        self, stages: int, stage_replicas: list[int], microbatch_size: int, microbatches: int,
-        *, mode: str, recompute: bool, stashing: bool = True, width: int = 8,
-        rng: np.random.Generator, lr: float = 0.05,
+        self,
+        stages: int,
+        stage_replicas: list[int],
+        microbatch_size: int,
+        microbatches: int,
+        *,
+        mode: str,
+        recompute: bool,
+        stashing: bool = True,
+        width: int = 8,
+        rng: np.random.Generator,
+        lr: float = 0.05,
     ) -> None:
         self.stages = stages
         self.mode = mode
@@ -79,8 +88,9 @@ class PipelineReplay:
         # synchronous: gradient accumulators per (stage, replica)
         self.accum: dict[tuple[int, int], Params] = {}
         # asynchronous: weight versions per stage, and what each op used
-        self.versions: list[list[Params]] = [[{k: v.copy() for k, v in part.parameters().items()}]
-                                             for part in self.parts]
+        self.versions: list[list[Params]] = [
+            [{k: v.copy() for k, v in part.parameters().items()}] for part in self.parts
+        ]
         self.forward_version: dict[tuple[int, int], int] = {}
         self.backward_version: dict[tuple[int, int], int] = {}
         self.micro_grads: dict[tuple[int, int], Params] = {}
@@ -126,8 +136,9 @@ class PipelineReplay:
         if stage > 0:
             self._grads_in[(stage - 1, m)] = grad_x
         if self.mode == "flush":
-            acc = self.accum.setdefault((stage, replica), {k: np.zeros_like(v)
-                                                           for k, v in grads.items()})
+            acc = self.accum.setdefault(
+                (stage, replica), {k: np.zeros_like(v) for k, v in grads.items()}
+            )
             for k, v in grads.items():
                 acc[k] += v
             return
@@ -155,8 +166,9 @@ class PipelineReplay:
         """Flush mode: (replicas, elements) flattened gradients of ``stages`` per replica."""
         rows = []
         for r in range(replicas):
-            parts = [self.accum[(s, r)][k].ravel() for s in stages for k in sorted(
-                self.accum[(s, r)])]
+            parts = [
+                self.accum[(s, r)][k].ravel() for s in stages for k in sorted(self.accum[(s, r)])
+            ]
             rows.append(np.concatenate(parts))
         return np.stack(rows)
 
@@ -168,7 +180,7 @@ class PipelineReplay:
                 acc = self.accum[(s, r)]
                 for k in sorted(acc):
                     size = acc[k].size
-                    acc[k][...] = reduced[r, offset:offset + size].reshape(acc[k].shape)
+                    acc[k][...] = reduced[r, offset : offset + size].reshape(acc[k].shape)
                     offset += size
 
     # ---------------------------------------------------------------------------- checks
@@ -179,8 +191,9 @@ class PipelineReplay:
 
     def check_full_batch(self, replicas: int) -> dict[str, dict[str, Any]]:
         """``pipeline_gradient_equals_full_batch`` for the synchronous schedules."""
-        full = self._full_gradient(slice(0, self.x.shape[0]), self.model.parameters(),
-                                   self.normalizer)
+        full = self._full_gradient(
+            slice(0, self.x.shape[0]), self.model.parameters(), self.normalizer
+        )
         scale = max(float(np.abs(g).max()) for g in full.values())
         err = 0.0
         for (_stage, _r), acc in self.accum.items():
@@ -188,9 +201,14 @@ class PipelineReplay:
                 err = max(err, float(np.abs(v - full[k]).max()))
         complete = len(self.accum) == self.stages * replicas
         tolerance = 1e-10 * max(scale, 1.0)
-        return {"pipeline_gradient_equals_full_batch": check(
-            complete and err <= tolerance, max_abs_err=err, tolerance=tolerance,
-            replicas=replicas)}
+        return {
+            "pipeline_gradient_equals_full_batch": check(
+                complete and err <= tolerance,
+                max_abs_err=err,
+                tolerance=tolerance,
+                replicas=replicas,
+            )
+        }
 
     def check_stashing(self) -> dict[str, dict[str, Any]]:
         """``weight_stashing_consistent`` for PipeDream."""
@@ -207,6 +225,12 @@ class PipelineReplay:
                     err = max(err, float(np.abs(v - ref[k]).max()))
                     scale = max(scale, float(np.abs(ref[k]).max()))
         tolerance = 1e-10 * max(scale, 1.0)
-        return {"weight_stashing_consistent": check(
-            mismatched == 0 and err <= tolerance, max_abs_err=err, tolerance=tolerance,
-            version_mismatches=int(mismatched), microbatches=len(microbatches))}
+        return {
+            "weight_stashing_consistent": check(
+                mismatched == 0 and err <= tolerance,
+                max_abs_err=err,
+                tolerance=tolerance,
+                version_mismatches=int(mismatched),
+                microbatches=len(microbatches),
+            )
+        }

@@ -133,8 +133,8 @@ class ClusterCosts:
             # over senders x in [a, b): running min/max from b-1 down to a
             s_bw = np.minimum.accumulate(r_bw[::-1], axis=0)[::-1]
             s_lat = np.maximum.accumulate(r_lat[::-1], axis=0)[::-1]
-            bw[:b, b, b + 1:] = s_bw
-            lat[:b, b, b + 1:] = s_lat
+            bw[:b, b, b + 1 :] = s_bw
+            lat[:b, b, b + 1 :] = s_lat
         return bw, lat
 
     def transfer_time(self, sender: int, receiver: int, size: float) -> float:
@@ -203,8 +203,9 @@ def plan_pipedream(
     n = len(compute)
     devices = len(costs.devices)
     if n < 1 or devices < 1:
-        raise ValueError(f"the planner needs at least one layer and one device, got {n} and "
-                         f"{devices}")
+        raise ValueError(
+            f"the planner needs at least one layer and one device, got {n} and {devices}"
+        )
     cum_c = np.concatenate(([0.0], np.cumsum(compute)))
     cum_w = np.concatenate(([0.0], np.cumsum(params)))
     act = np.asarray(activation, dtype=float)
@@ -212,8 +213,9 @@ def plan_pipedream(
     inf = float("inf")
 
     def T(i: int, j: int, start: int, stop: int) -> float:
-        return stage_time(cum_c[j] - cum_c[i],
-                          costs.sync_time(start, stop, cum_w[j] - cum_w[i]), stop - start)
+        return stage_time(
+            cum_c[j] - cum_c[i], costs.sync_time(start, stop, cum_w[j] - cum_w[i]), stop - start
+        )
 
     A = np.full((n + 1, devices + 1, devices + 1), inf)
     back = np.full((n + 1, devices + 1, devices + 1, 2), -1, dtype=np.int64)
@@ -229,7 +231,7 @@ def plan_pipedream(
                 lat = lat_max[senders, start, m]
                 best, arg = inf, (-1, -1)
                 for i in range(1, j):
-                    prev = A[i, start, 1:start + 1]
+                    prev = A[i, start, 1 : start + 1]
                     comm = lat + act[i - 1] / (share * bw)
                     cand = np.maximum(prev, comm)
                     k = int(np.argmin(cand))

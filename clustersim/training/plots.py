@@ -26,8 +26,14 @@ def compute_lanes(trace: Tracer) -> Tracer:
     return out
 
 
-def plot_pipeline(trace: Tracer, *, ax: Axes | None = None, title: str | None = None,
-                  labels: bool = True, **kw: Any) -> Figure:
+def plot_pipeline(
+    trace: Tracer,
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    labels: bool = True,
+    **kw: Any,
+) -> Figure:
     """The staircase: one row per device's compute stream, forward / backward / recompute bars
     (one colour per chunk when interleaved), each labelled with its micro-batch.
 
@@ -43,15 +49,26 @@ def plot_pipeline(trace: Tracer, *, ax: Axes | None = None, title: str | None = 
         axis = ax if ax is not None else fig.axes[0]
         row = {lane: i for i, lane in enumerate(lanes.lanes)}
         # thin white separators, so back-to-back ops of one kind stay distinguishable
-        axis.vlines([s.start / scale for s in lanes.spans],
-                    [row[s.lane] - 0.35 for s in lanes.spans],
-                    [row[s.lane] + 0.35 for s in lanes.spans], colors="white", linewidth=0.6)
+        axis.vlines(
+            [s.start / scale for s in lanes.spans],
+            [row[s.lane] - 0.35 for s in lanes.spans],
+            [row[s.lane] + 0.35 for s in lanes.spans],
+            colors="white",
+            linewidth=0.6,
+        )
         if labels:
             size = 7 if len(lanes.spans) < 150 else 5
             room = 0.012 * end * (7 / size)  # about the width of a two-digit label
             for s in lanes.spans:
                 if s.end - s.start >= room:
-                    axis.text((s.start + s.end) / 2 / scale, row[s.lane],
-                              s.name.lstrip("FBR").split(".")[0], ha="center", va="center",
-                              fontsize=size, color="white", clip_on=True)
+                    axis.text(
+                        (s.start + s.end) / 2 / scale,
+                        row[s.lane],
+                        s.name.lstrip("FBR").split(".")[0],
+                        ha="center",
+                        va="center",
+                        fontsize=size,
+                        color="white",
+                        clip_on=True,
+                    )
     return fig

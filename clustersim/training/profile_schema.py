@@ -33,8 +33,9 @@ class LayerModel(BaseModel):
     activation: Bytes = Field(description="bytes of the layer's output per sample")
     params: Bytes = Field(0.0, description="bytes of parameters")
     backward_flops: Flops | None = Field(None, description="default: 2 x flops")
-    stash: Bytes | None = Field(None, description="bytes per sample kept for backward; "
-                                                  "default: activation")
+    stash: Bytes | None = Field(
+        None, description="bytes per sample kept for backward; default: activation"
+    )
 
     @model_validator(mode="after")
     def _non_negative(self) -> LayerModel:
@@ -76,53 +77,81 @@ class ProfileModel(BaseModel):
 
     @model_validator(mode="after")
     def _one_source(self) -> ProfileModel:
-        given = [name for name, on in (("layers", self.layers is not None),
-                                       ("builtin", self.builtin is not None),
-                                       ("count", self.count is not None and self.builtin is None))
-                 if on]
+        given = [
+            name
+            for name, on in (
+                ("layers", self.layers is not None),
+                ("builtin", self.builtin is not None),
+                ("count", self.count is not None and self.builtin is None),
+            )
+            if on
+        ]
         if len(given) != 1:
             raise InputError(
                 "profile needs exactly one of layers (a list), count with flops/activation "
                 f"(a generator) or builtin (transformer, vgg16, resnet50); got "
-                f"{', '.join(given) or 'none'}")
+                f"{', '.join(given) or 'none'}"
+            )
         if self.layers is not None and not self.layers:
             raise InputError("profile.layers is empty; give at least one layer")
         if self.builtin is None and self.count is not None:
             missing = [k for k in ("flops", "activation") if getattr(self, k) is None]
             if missing:
-                raise InputError(f"a generated profile (count: {self.count}) needs "
-                                 f"{' and '.join(missing)} per layer")
+                raise InputError(
+                    f"a generated profile (count: {self.count}) needs "
+                    f"{' and '.join(missing)} per layer"
+                )
         if self.builtin == "transformer":
-            missing = [k for k in ("count", "hidden", "seq_len", "heads")
-                       if getattr(self, k) is None]
+            missing = [
+                k for k in ("count", "hidden", "seq_len", "heads") if getattr(self, k) is None
+            ]
             if missing:
                 raise InputError(f"profile builtin transformer needs {', '.join(missing)}")
             if self.hidden % self.heads:  # type: ignore[operator]
-                raise InputError(f"profile.hidden {self.hidden} must be divisible by "
-                                 f"profile.heads {self.heads}")
+                raise InputError(
+                    f"profile.hidden {self.hidden} must be divisible by profile.heads {self.heads}"
+                )
         if self.image_size is not None and self.image_size % 32:
-            raise InputError(f"profile.image_size must be a multiple of 32, got "
-                             f"{self.image_size}")
+            raise InputError(f"profile.image_size must be a multiple of 32, got {self.image_size}")
         return self
 
 
 def build_profile(model: ProfileModel) -> ModelProfile:
     """The :class:`ModelProfile` a validated ``profile`` mapping describes."""
     if model.builtin == "transformer":
-        prof = transformer_profile(model.count, model.hidden, model.seq_len,  # type: ignore[arg-type]
-                                   model.heads, DTYPE_BYTES[model.dtype or "float16"])
+        prof = transformer_profile(
+            model.count,
+            model.hidden,
+            model.seq_len,  # type: ignore[arg-type]
+            model.heads,
+            DTYPE_BYTES[model.dtype or "float16"],
+        )
     elif model.builtin == "vgg16":
         prof = vgg16_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
     elif model.builtin == "resnet50":
         prof = resnet50_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
     elif model.layers is not None:
-        layers = tuple(LayerProfile(layer.name or f"layer{i}", layer.flops, layer.activation,
-                                    layer.params, layer.backward_flops, layer.stash)
-                       for i, layer in enumerate(model.layers))
+        layers = tuple(
+            LayerProfile(
+                layer.name or f"layer{i}",
+                layer.flops,
+                layer.activation,
+                layer.params,
+                layer.backward_flops,
+                layer.stash,
+            )
+            for i, layer in enumerate(model.layers)
+        )
         prof = ModelProfile("explicit", layers, layers[0].activation, "explicit layer list")
     else:
-        prof = generated_profile(model.count, model.flops, model.activation,  # type: ignore[arg-type]
-                                 model.params or 0.0, model.backward_flops, model.stash)
+        prof = generated_profile(
+            model.count,
+            model.flops,
+            model.activation,  # type: ignore[arg-type]
+            model.params or 0.0,
+            model.backward_flops,
+            model.stash,
+        )
     if model.input is not None:
         prof = ModelProfile(prof.name, prof.layers, model.input, prof.source, prof.meta)
     return prof

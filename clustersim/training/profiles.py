@@ -103,20 +103,35 @@ class ModelProfile:
 
 
 def generated_profile(
-    count: int, flops: float, activation: float, params: float = 0.0,
-    backward_flops: float | None = None, stash: float | None = None,
-    input_bytes: float | None = None, name: str = "layer",
+    count: int,
+    flops: float,
+    activation: float,
+    params: float = 0.0,
+    backward_flops: float | None = None,
+    stash: float | None = None,
+    input_bytes: float | None = None,
+    name: str = "layer",
 ) -> ModelProfile:
     """``count`` identical layers (balanced stages whenever ``count`` divides evenly)."""
-    layers = tuple(LayerProfile(f"{name}{i}", flops, activation, params, backward_flops, stash)
-                   for i in range(count))
-    return ModelProfile("generated", layers, activation if input_bytes is None else input_bytes,
-                        "identical generated layers")
+    layers = tuple(
+        LayerProfile(f"{name}{i}", flops, activation, params, backward_flops, stash)
+        for i in range(count)
+    )
+    return ModelProfile(
+        "generated",
+        layers,
+        activation if input_bytes is None else input_bytes,
+        "identical generated layers",
+    )
 
 
 # ------------------------------------------------------------------------------ transformer
 def transformer_profile(
-    layers: int, hidden: int, seq_len: int, heads: int, dtype_bytes: int = 2,
+    layers: int,
+    hidden: int,
+    seq_len: int,
+    heads: int,
+    dtype_bytes: int = 2,
 ) -> ModelProfile:
     """A stack of ``layers`` GPT-style blocks (self-attention + 4h MLP), per sequence.
 
@@ -134,12 +149,17 @@ def transformer_profile(
     params = (12.0 * h * h + 13.0 * h) * dtype_bytes
     activation = float(s * h * dtype_bytes)
     stash = s * h * (34.0 + 5.0 * a * s / h) * dtype_bytes / 2.0
-    blocks = tuple(LayerProfile(f"block{i}", flops, activation, params, stash=stash)
-                   for i in range(layers))
+    blocks = tuple(
+        LayerProfile(f"block{i}", flops, activation, params, stash=stash) for i in range(layers)
+    )
     return ModelProfile(
-        "transformer", blocks, activation,
+        "transformer",
+        blocks,
+        activation,
         "Narayanan et al. SC 2021 §5.1 (FLOPs, params); Korthikanti et al. MLSys 2023 eq. 1 "
-        "(stash)", {"hidden": h, "seq_len": s, "heads": a})
+        "(stash)",
+        {"hidden": h, "seq_len": s, "heads": a},
+    )
 
 
 # -------------------------------------------------------------------------------------- CNNs
@@ -149,7 +169,12 @@ def _conv(h_out: int, k: int, c_in: int, c_out: int) -> float:
 
 
 _VGG16_D: tuple[tuple[int, ...], ...] = (
-    (64, 64), (128, 128), (256, 256, 256), (512, 512, 512), (512, 512, 512))
+    (64, 64),
+    (128, 128),
+    (256, 256, 256),
+    (512, 512, 512),
+    (512, 512, 512),
+)
 """Output channels of the 3x3 convolutions of each block of configuration D (Table 1)."""
 
 
@@ -173,16 +198,33 @@ def vgg16_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfile:
             out = size * size * c_out * dtype_bytes
             pooled = j == len(block) - 1
             activation = out // 4 if pooled else out
-            layers.append(LayerProfile(f"conv{index}", flops, activation, params,
-                                       stash=out + (activation if pooled else 0)))
+            layers.append(
+                LayerProfile(
+                    f"conv{index}",
+                    flops,
+                    activation,
+                    params,
+                    stash=out + (activation if pooled else 0),
+                )
+            )
             c_in = c_out
         size //= 2
     features = size * size * c_in
     for i, (n_in, n_out) in enumerate(((features, 4096), (4096, 4096), (4096, 1000))):
-        layers.append(LayerProfile(f"fc{14 + i}", 2.0 * n_in * n_out, n_out * dtype_bytes,
-                                   (n_in + 1) * n_out * dtype_bytes))
-    return ModelProfile("vgg16", tuple(layers), image_size * image_size * 3 * dtype_bytes,
-                        "Simonyan & Zisserman, ICLR 2015, Table 1, configuration D")
+        layers.append(
+            LayerProfile(
+                f"fc{14 + i}",
+                2.0 * n_in * n_out,
+                n_out * dtype_bytes,
+                (n_in + 1) * n_out * dtype_bytes,
+            )
+        )
+    return ModelProfile(
+        "vgg16",
+        tuple(layers),
+        image_size * image_size * 3 * dtype_bytes,
+        "Simonyan & Zisserman, ICLR 2015, Table 1, configuration D",
+    )
 
 
 _RESNET50_STAGES = ((3, 64, 256), (4, 128, 512), (6, 256, 1024), (3, 512, 2048))
@@ -207,30 +249,50 @@ def resnet50_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfil
     size = image_size // 2
     stem_out = size * size * 64
     size //= 2  # 3x3/2 max-pool
-    layers.append(LayerProfile("stem", _conv(image_size // 2, 7, 3, 64),
-                               size * size * 64 * b, (7 * 7 * 3 * 64 + 2 * 64) * b,
-                               stash=(stem_out + size * size * 64) * b))
+    layers.append(
+        LayerProfile(
+            "stem",
+            _conv(image_size // 2, 7, 3, 64),
+            size * size * 64 * b,
+            (7 * 7 * 3 * 64 + 2 * 64) * b,
+            stash=(stem_out + size * size * 64) * b,
+        )
+    )
     c_in = 64
     for stage, (blocks, width, c_out) in enumerate(_RESNET50_STAGES):
         for block in range(blocks):
             stride = 2 if (block == 0 and stage > 0) else 1
             out = size // stride
-            flops = (_conv(out, 1, c_in, width) + _conv(out, 3, width, width)
-                     + _conv(out, 1, width, c_out))
-            params = (c_in * width + 9 * width * width + width * c_out
-                      + 2 * (width + width + c_out))
+            flops = (
+                _conv(out, 1, c_in, width)
+                + _conv(out, 3, width, width)
+                + _conv(out, 1, width, c_out)
+            )
+            params = c_in * width + 9 * width * width + width * c_out + 2 * (width + width + c_out)
             stash = out * out * (width + width + c_out)
             if block == 0:  # projection shortcut (option B of the paper)
                 flops += _conv(out, 1, c_in, c_out)
                 params += c_in * c_out + 2 * c_out
                 stash += out * out * c_out
-            layers.append(LayerProfile(f"conv{stage + 2}_{block + 1}", flops,
-                                       out * out * c_out * b, params * b, stash=stash * b))
+            layers.append(
+                LayerProfile(
+                    f"conv{stage + 2}_{block + 1}",
+                    flops,
+                    out * out * c_out * b,
+                    params * b,
+                    stash=stash * b,
+                )
+            )
             c_in, size = c_out, out
-    layers.append(LayerProfile("fc", 2.0 * c_in * 1000 + size * size * c_in, 1000 * b,
-                               (c_in + 1) * 1000 * b))
-    return ModelProfile("resnet50", tuple(layers), image_size * image_size * 3 * b,
-                        "He et al., CVPR 2016, Table 1 (ResNet-50)")
+    layers.append(
+        LayerProfile("fc", 2.0 * c_in * 1000 + size * size * c_in, 1000 * b, (c_in + 1) * 1000 * b)
+    )
+    return ModelProfile(
+        "resnet50",
+        tuple(layers),
+        image_size * image_size * 3 * b,
+        "He et al., CVPR 2016, Table 1 (ResNet-50)",
+    )
 
 
 BUILTINS = ("transformer", "vgg16", "resnet50")

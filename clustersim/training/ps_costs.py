@@ -60,16 +60,22 @@ _TAIL_SIGMAS = 9.0
 _EXP_TAIL_SCALES = 45.0
 
 
-def ps_bytes_total(workers: int, model_bytes: float, iterations: int = 1,
-                   backup_workers: int = 0) -> float:
+def ps_bytes_total(
+    workers: int, model_bytes: float, iterations: int = 1, backup_workers: int = 0
+) -> float:
     """Bytes on the wire: ``(W-b)·G`` pushed plus ``W·G`` pulled per iteration (2·W·G if b=0)."""
     return float(iterations) * (2 * workers - backup_workers) * float(model_bytes)
 
 
-def ps_phase_time(alpha: float, fan_in: int, shard_bytes: Sequence[float] | np.ndarray,
-                  server_bandwidth: Sequence[float] | np.ndarray, model_bytes: float,
-                  worker_bandwidth: Sequence[float] | np.ndarray,
-                  route_bandwidth: float = math.inf) -> float:
+def ps_phase_time(
+    alpha: float,
+    fan_in: int,
+    shard_bytes: Sequence[float] | np.ndarray,
+    server_bandwidth: Sequence[float] | np.ndarray,
+    model_bytes: float,
+    worker_bandwidth: Sequence[float] | np.ndarray,
+    route_bandwidth: float = math.inf,
+) -> float:
     """One push (or pull) phase: ``alpha + max(max_s fan_in·G_s/B_s, max_w G/B_w, G_s/B_route)``.
 
     ``fan_in`` workers exchange shard ``s`` (``shard_bytes[s]`` bytes) with server ``s`` at once;
@@ -99,8 +105,9 @@ def order_statistic(values: Sequence[float] | np.ndarray, backup_workers: int = 
 
 
 # ------------------------------------------------------------------ straggler distributions
-def slowdown_cdf(dist: str, factor: np.ndarray, *, mu: float = 0.0, sigma: float = 0.5,
-                 scale: float = 1.0) -> np.ndarray:
+def slowdown_cdf(
+    dist: str, factor: np.ndarray, *, mu: float = 0.0, sigma: float = 0.5, scale: float = 1.0
+) -> np.ndarray:
     """CDF of the slowdown factor ``f`` at ``factor``.
 
     ``lognormal``: ``f = exp(mu + sigma·Z)`` (median ``e^mu``). ``exponential``: ``f = 1 + E``
@@ -117,8 +124,9 @@ def slowdown_cdf(dist: str, factor: np.ndarray, *, mu: float = 0.0, sigma: float
     raise ValueError(f"unknown slowdown distribution {dist!r}")
 
 
-def slowdown_support(dist: str, *, mu: float = 0.0, sigma: float = 0.5,
-                     scale: float = 1.0) -> tuple[float, float]:
+def slowdown_support(
+    dist: str, *, mu: float = 0.0, sigma: float = 0.5, scale: float = 1.0
+) -> tuple[float, float]:
     """Factors below/above which the CDF is 0/1 to double precision (for integration)."""
     if dist == "lognormal":
         return math.exp(mu - _TAIL_SIGMAS * sigma), math.exp(mu + _TAIL_SIGMAS * sigma)
@@ -127,8 +135,9 @@ def slowdown_support(dist: str, *, mu: float = 0.0, sigma: float = 0.5,
     raise ValueError(f"unknown slowdown distribution {dist!r}")
 
 
-def expected_order_statistic(base_s: Sequence[float] | np.ndarray, dist: str,
-                             backup_workers: int = 0, **shape: float) -> float:
+def expected_order_statistic(
+    base_s: Sequence[float] | np.ndarray, dist: str, backup_workers: int = 0, **shape: float
+) -> float:
     """``E[X_(W-b:W)]`` for independent ``X_w = base_s[w]·f_w``, ``f_w`` drawn from ``dist``.
 
     This is the expected time at which all but ``backup_workers`` workers have finished

@@ -73,8 +73,10 @@ def naive(p: int, m: int) -> list[list[Op]]:
 def gpipe(p: int, m: int) -> list[list[Op]]:
     """GPipe: ``F0 .. F(m-1)`` then ``B(m-1) .. B0`` on every device."""
     _check_shape(p, m)
-    return [[Op("F", j, d) for j in range(m)] + [Op("B", j, d) for j in reversed(range(m))]
-            for d in range(p)]
+    return [
+        [Op("F", j, d) for j in range(m)] + [Op("B", j, d) for j in reversed(range(m))]
+        for d in range(p)
+    ]
 
 
 def one_f_one_b(p: int, m: int, warmup: Sequence[int] | None = None) -> list[list[Op]]:
@@ -105,8 +107,10 @@ def interleaved_1f1b(p: int, m: int, v: int) -> list[list[Op]]:
     if v < 1:
         raise ValueError(f"interleaved 1F1B needs at least 1 chunk per device, got v={v}")
     if m % p:
-        raise ValueError(f"interleaved 1F1B needs micro-batches m={m} to be a multiple of the "
-                         f"number of pipeline devices p={p}")
+        raise ValueError(
+            f"interleaved 1F1B needs micro-batches m={m} to be a multiple of the "
+            f"number of pipeline devices p={p}"
+        )
     total = m * v
     group = p * v
 
@@ -165,7 +169,7 @@ def pipedream(replicas: Sequence[int], m: int) -> list[list[list[Op]]]:
             ops = [Op("F", j, s) for j in mine[:w]]
             for i in range(len(mine) - w):
                 ops += [Op("F", mine[w + i], s), Op("B", mine[i], s)]
-            ops += [Op("B", j, s) for j in mine[len(mine) - w:]]
+            ops += [Op("B", j, s) for j in mine[len(mine) - w :]]
             per_replica.append(ops)
         out.append(per_replica)
     return out
@@ -203,8 +207,9 @@ def check_schedule(ops: Sequence[Sequence[Op]], stages: int, m: int) -> None:
         for s in range(stages):
             f, b = seen.get(("F", j, s)), seen.get(("B", j, s))
             if f is None or b is None:
-                raise ValueError(f"micro-batch {j} misses its {'F' if f is None else 'B'} on "
-                                 f"stage {s}")
+                raise ValueError(
+                    f"micro-batch {j} misses its {'F' if f is None else 'B'} on stage {s}"
+                )
             if b < f:
                 raise ValueError(f"B{j}@{s} comes before F{j}@{s}")
     if len(seen) != 2 * m * stages:

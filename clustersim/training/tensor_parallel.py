@@ -81,8 +81,10 @@ class BlockWeights:
     @classmethod
     def random(cls, h: int, rng: np.random.Generator) -> BlockWeights:
         """Gaussian weights with standard deviation ``1/sqrt(fan_in)``."""
+
         def g(a: int, b: int) -> np.ndarray:
             return rng.standard_normal((a, b)) / math.sqrt(a)
+
         return cls(g(h, h), g(h, h), g(h, h), g(h, h), g(h, 4 * h), g(4 * h, h))
 
     def names(self) -> tuple[str, ...]:
@@ -131,17 +133,24 @@ def _xt(x: np.ndarray, g: np.ndarray) -> np.ndarray:
     return x.reshape(-1, x.shape[-1]).T @ g.reshape(-1, g.shape[-1])
 
 
-def attention_forward(x: np.ndarray, wq: np.ndarray, wk: np.ndarray, wv: np.ndarray,
-                      wo: np.ndarray, heads: int) -> tuple[np.ndarray, Any]:
+def attention_forward(
+    x: np.ndarray, wq: np.ndarray, wk: np.ndarray, wv: np.ndarray, wo: np.ndarray, heads: int
+) -> tuple[np.ndarray, Any]:
     """Multi-head self-attention (no mask); the weights may be column/row slices (some heads)."""
     q, k, v = x @ wq, x @ wk, x @ wv
     o, core = _core_forward(q, k, v, heads)
     return o @ wo, (x, o, core)
 
 
-def attention_backward(dy: np.ndarray, cache: Any, wq: np.ndarray, wk: np.ndarray,
-                       wv: np.ndarray, wo: np.ndarray, heads: int
-                       ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def attention_backward(
+    dy: np.ndarray,
+    cache: Any,
+    wq: np.ndarray,
+    wk: np.ndarray,
+    wv: np.ndarray,
+    wo: np.ndarray,
+    heads: int,
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Input gradient and weight gradients of :func:`attention_forward`."""
     x, o, core = cache
     do = dy @ wo.T
@@ -157,8 +166,9 @@ def mlp_forward(x: np.ndarray, w1: np.ndarray, w2: np.ndarray) -> tuple[np.ndarr
     return hdn @ w2, (x, hdn, gcache)
 
 
-def mlp_backward(dy: np.ndarray, cache: Any, w1: np.ndarray, w2: np.ndarray
-                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+def mlp_backward(
+    dy: np.ndarray, cache: Any, w1: np.ndarray, w2: np.ndarray
+) -> tuple[np.ndarray, dict[str, np.ndarray]]:
     """Input gradient and weight gradients of :func:`mlp_forward`."""
     x, hdn, gcache = cache
     dh = dy @ w2.T
@@ -166,8 +176,9 @@ def mlp_backward(dy: np.ndarray, cache: Any, w1: np.ndarray, w2: np.ndarray
     return du @ w1.T, {"w1": _xt(x, du), "w2": _xt(hdn, dy)}
 
 
-def block_dense(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, part: str
-                ) -> dict[str, Any]:
+def block_dense(
+    x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, part: str
+) -> dict[str, Any]:
     """The unpartitioned reference: output, input gradient and weight gradients.
 
     ``part``: ``"attention"`` (``Y = X + Attn(X)``), ``"mlp"`` (``Y = X + MLP(X)``) or
@@ -198,16 +209,17 @@ def block_dense(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, part
 # ------------------------------------------------------------------- partitioned kernels
 def _cols(m: np.ndarray, i: int, t: int) -> np.ndarray:
     n = m.shape[1] // t
-    return m[:, i * n:(i + 1) * n]
+    return m[:, i * n : (i + 1) * n]
 
 
 def _rows(m: np.ndarray, i: int, t: int) -> np.ndarray:
     n = m.shape[0] // t
-    return m[i * n:(i + 1) * n]
+    return m[i * n : (i + 1) * n]
 
 
-def block_megatron(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t: int,
-                   part: str) -> Steps:
+def block_megatron(
+    x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t: int, part: str
+) -> Steps:
     """Megatron-LM's split as a step generator: yields (t, n) partials, receives sums.
 
     Rank ``i`` owns heads ``[i·a/t, (i+1)·a/t)`` (columns of W_Q, W_K, W_V, rows of W_O) and
@@ -221,8 +233,14 @@ def block_megatron(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t
     if part in ("attention", "layer"):
         outs, cs = [], []
         for i in range(t):
-            o, c = attention_forward(y, _cols(w.wq, i, t), _cols(w.wk, i, t), _cols(w.wv, i, t),
-                                     _rows(w.wo, i, t), a_local)
+            o, c = attention_forward(
+                y,
+                _cols(w.wq, i, t),
+                _cols(w.wk, i, t),
+                _cols(w.wv, i, t),
+                _rows(w.wo, i, t),
+                a_local,
+            )
             outs.append(o.ravel())
             cs.append(c)
         reduced = yield np.stack(outs)  # g: all-reduce of the partial outputs
@@ -245,8 +263,15 @@ def block_megatron(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t
             if kind == "mlp":
                 dx, gr = mlp_backward(g, cs[i], _cols(w.w1, i, t), _rows(w.w2, i, t))
             else:
-                dx, gr = attention_backward(g, cs[i], _cols(w.wq, i, t), _cols(w.wk, i, t),
-                                            _cols(w.wv, i, t), _rows(w.wo, i, t), a_local)
+                dx, gr = attention_backward(
+                    g,
+                    cs[i],
+                    _cols(w.wq, i, t),
+                    _cols(w.wk, i, t),
+                    _cols(w.wv, i, t),
+                    _rows(w.wo, i, t),
+                    a_local,
+                )
             parts.append(dx.ravel())
             for k, v in gr.items():
                 shards.setdefault(k, []).append(v)
@@ -256,8 +281,9 @@ def block_megatron(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t
     return {"y": y, "dx": g, "grads": grads}
 
 
-def block_sequence(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t: int,
-                   part: str) -> Steps:
+def block_sequence(
+    x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t: int, part: str
+) -> Steps:
     """The sequence (L) partition as a step generator: rank ``i`` owns tokens
     ``[i·s/t, (i+1)·s/t)`` and a full copy of the weights.
 
@@ -268,12 +294,12 @@ def block_sequence(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t
     n = s // t
 
     def rows(m: np.ndarray, i: int) -> np.ndarray:
-        return m[:, i * n:(i + 1) * n]
+        return m[:, i * n : (i + 1) * n]
 
     def padded(parts: list[np.ndarray]) -> np.ndarray:
         out = np.zeros((t, b, s, h))
         for i, p in enumerate(parts):
-            out[i][:, i * n:(i + 1) * n] = p
+            out[i][:, i * n : (i + 1) * n] = p
         return out.reshape(t, -1)
 
     ys = [rows(x, i) for i in range(t)]
@@ -327,13 +353,14 @@ def block_sequence(x: np.ndarray, dy: np.ndarray, w: BlockWeights, heads: int, t
     grads, offset = {}, 0
     for k in names:
         size = partial[0][k].size
-        grads[k] = reduced[offset:offset + size].reshape(partial[0][k].shape)
+        grads[k] = reduced[offset : offset + size].reshape(partial[0][k].shape)
         offset += size
     return {"y": np.concatenate(ys, axis=1), "dx": np.concatenate(gs, axis=1), "grads": grads}
 
 
-def drive(steps: Steps, allreduce: Callable[[np.ndarray], np.ndarray] = lambda p: p.sum(0)
-          ) -> dict[str, Any]:
+def drive(
+    steps: Steps, allreduce: Callable[[np.ndarray], np.ndarray] = lambda p: p.sum(0)
+) -> dict[str, Any]:
     """Run a step generator to the end, reducing each yielded (t, n) buffer with ``allreduce``."""
     try:
         partials = next(steps)
@@ -353,8 +380,9 @@ def compare(dense: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
         err = max(err, float(np.abs(ref - got).max()))
         scale = max(scale, float(np.abs(ref).max()))
     tolerance = 1e-10 * max(scale, 1.0)
-    return check(same_keys and err <= tolerance, max_abs_err=err, tolerance=tolerance,
-                 compared=len(pairs))
+    return check(
+        same_keys and err <= tolerance, max_abs_err=err, tolerance=tolerance, compared=len(pairs)
+    )
 
 
 # ------------------------------------------------------------------------------- costs
@@ -372,8 +400,9 @@ def block_flops(b: int, s: int, h: int, part: str) -> dict[str, float]:
     return out
 
 
-def megatron_bytes_per_layer_per_device(b: int, s: int, h: int, t: int, dtype_bytes: int,
-                                        part: str = "layer") -> float:
+def megatron_bytes_per_layer_per_device(
+    b: int, s: int, h: int, t: int, dtype_bytes: int, part: str = "layer"
+) -> float:
     """Bytes one device sends per block with ring all-reduces: ``n · 2(t-1)/t · b·s·h`` elements.
 
     ``n = 4`` all-reduces for a whole block (2 forward, 2 backward; ``8·b·s·h·(t-1)/t``
@@ -395,8 +424,9 @@ class Step:
     size: float = 0.0
 
 
-def layer_steps(part: str, partition: str, b: int, s: int, h: int, t: int, dtype_bytes: int
-                ) -> tuple[list[Step], list[Step]]:
+def layer_steps(
+    part: str, partition: str, b: int, s: int, h: int, t: int, dtype_bytes: int
+) -> tuple[list[Step], list[Step]]:
     """(forward, backward) steps of one block on one rank, in the kernels' collective order."""
     fl = block_flops(b, s, h, part)
     act = float(b * s * h * dtype_bytes)
@@ -415,27 +445,33 @@ def layer_steps(part: str, partition: str, b: int, s: int, h: int, t: int, dtype
         for k in halves:
             fwd += [compute(f"{k} fwd", fl[k], params[k]), Step("allreduce", f"{k} g", size=act)]
         for k in reversed(halves):
-            bwd += [compute(f"{k} bwd", 2 * fl[k], 2 * params[k]),
-                    Step("allreduce", f"{k} f", size=act)]
+            bwd += [
+                compute(f"{k} bwd", 2 * fl[k], 2 * params[k]),
+                Step("allreduce", f"{k} f", size=act),
+            ]
         return fwd, bwd
     weight_grads = 0.0
     for k in halves:
         if k == "attention":
             proj = 6.0 * b * s * h * h  # Q, K, V projections of this rank's tokens
-            fwd += [compute("qkv fwd", proj, 3 * params[k] / 4),
-                    Step("allreduce", "K all-reduce", size=act),
-                    Step("allreduce", "V all-reduce", size=act),
-                    compute("attention fwd", fl[k] - proj, params[k] / 4)]
+            fwd += [
+                compute("qkv fwd", proj, 3 * params[k] / 4),
+                Step("allreduce", "K all-reduce", size=act),
+                Step("allreduce", "V all-reduce", size=act),
+                compute("attention fwd", fl[k] - proj, params[k] / 4),
+            ]
         else:
             fwd.append(compute("mlp fwd", fl[k], params[k]))
         weight_grads += params[k]
     for k in reversed(halves):
         if k == "attention":
             proj = 6.0 * b * s * h * h
-            bwd += [compute("attention bwd", 2 * (fl[k] - proj), 2 * params[k] / 4),
-                    Step("allreduce", "dV all-reduce", size=act),
-                    Step("allreduce", "dK all-reduce", size=act),
-                    compute("qkv bwd", 2 * proj, 2 * 3 * params[k] / 4)]
+            bwd += [
+                compute("attention bwd", 2 * (fl[k] - proj), 2 * params[k] / 4),
+                Step("allreduce", "dV all-reduce", size=act),
+                Step("allreduce", "dK all-reduce", size=act),
+                compute("qkv bwd", 2 * proj, 2 * 3 * params[k] / 4),
+            ]
         else:
             bwd.append(compute("mlp bwd", 2 * fl[k], 2 * params[k]))
     bwd.append(Step("allreduce", "weight-gradient all-reduce", size=weight_grads))

@@ -37,7 +37,6 @@ from clustersim.training.tensor_parallel import (
 __all__ = ["TensorParallelParams", "analytic", "simulate"]
 
 
-
 class TensorParallelParams(BaseModel):
     """Parameters of ``kind: tensor_parallel``."""
 
@@ -53,11 +52,14 @@ class TensorParallelParams(BaseModel):
     dtype: Literal["float16", "bfloat16", "float32"] = "float16"
     part: Literal["mlp", "attention", "layer"] = "layer"
     partition: Literal["megatron", "sequence"] = Field(
-        "megatron", description="megatron: MLP column/row split and attention by heads; "
-                                "sequence: split along L")
+        "megatron",
+        description="megatron: MLP column/row split and attention by heads; "
+        "sequence: split along L",
+    )
     algorithm: str = Field("ring", description="all-reduce algorithm")
-    ranks: list[str] | None = Field(None, description="devices taking part (default: first "
-                                                      "degree devices)")
+    ranks: list[str] | None = Field(
+        None, description="devices taking part (default: first degree devices)"
+    )
     verify: bool = Field(True, description="replay the partitioned block in numpy")
 
     @field_validator("degree", "batch", "seq_len", "hidden", "heads", "layers")
@@ -79,32 +81,46 @@ class TensorParallelParams(BaseModel):
         if self.hidden % self.heads:
             raise InputError(f"hidden {self.hidden} must be divisible by heads {self.heads}")
         if self.partition == "megatron" and self.heads % t:
-            raise InputError(f"heads {self.heads} must be divisible by degree {t}: the "
-                             "headwise split gives every rank whole heads")
+            raise InputError(
+                f"heads {self.heads} must be divisible by degree {t}: the "
+                "headwise split gives every rank whole heads"
+            )
         if self.partition == "sequence" and self.seq_len % t:
-            raise InputError(f"seq_len {self.seq_len} must be divisible by degree {t} for the "
-                             "sequence partition")
+            raise InputError(
+                f"seq_len {self.seq_len} must be divisible by degree {t} for the sequence partition"
+            )
         return self
 
 
 def _ranks(cluster: Cluster, params: TensorParallelParams) -> list[str]:
-    ranks = params.ranks if params.ranks is not None else cluster.ranks[:params.degree]
+    ranks = params.ranks if params.ranks is not None else cluster.ranks[: params.degree]
     for name in ranks:
         if name not in cluster.devices:
-            raise InputError(f"workload.ranks: {name!r} is not a device of the cluster; "
-                             f"devices are {', '.join(cluster.ranks[:12])}")
+            raise InputError(
+                f"workload.ranks: {name!r} is not a device of the cluster; "
+                f"devices are {', '.join(cluster.ranks[:12])}"
+            )
     if len(set(ranks)) != len(ranks):
         raise InputError("workload.ranks: a rank is listed twice")
     if len(ranks) != params.degree:
-        raise InputError(f"workload.degree is {params.degree} but "
-                         f"{'workload.ranks lists' if params.ranks else 'the cluster has'} "
-                         f"{len(ranks)} devices")
+        raise InputError(
+            f"workload.degree is {params.degree} but "
+            f"{'workload.ranks lists' if params.ranks else 'the cluster has'} "
+            f"{len(ranks)} devices"
+        )
     return list(ranks)
 
 
 def _steps(params: TensorParallelParams) -> tuple[list[Step], list[Step]]:
-    return layer_steps(params.part, params.partition, params.batch, params.seq_len,
-                       params.hidden, params.degree, DTYPE_BYTES[params.dtype])
+    return layer_steps(
+        params.part,
+        params.partition,
+        params.batch,
+        params.seq_len,
+        params.hidden,
+        params.degree,
+        DTYPE_BYTES[params.dtype],
+    )
 
 
 class _Replay:
@@ -176,8 +192,9 @@ def simulate(cluster: Cluster, params: TensorParallelParams) -> Outcome:
             for k, step in enumerate(steps):
                 start = env.now
                 if step.kind == "compute":
-                    yield from device.compute(step.flops, step.nbytes,
-                                              label=f"L{layer} {step.label}")
+                    yield from device.compute(
+                        step.flops, step.nbytes, label=f"L{layer} {step.label}"
+                    )
                     compute_s[i] += env.now - start
                 else:
                     yield from collective((layer, phase, k), step.size, layer == 0)
@@ -223,8 +240,9 @@ def analytic(cluster: Cluster, params: TensorParallelParams) -> dict[str, Any]:
     comm = sum(cc.time(0, t, s.size) for s in fwd + bwd if s.kind == "allreduce")
     per_layer = compute + comm
     if params.partition == "megatron":
-        nbytes = megatron_bytes_per_layer_per_device(params.batch, params.seq_len, params.hidden,
-                                                     t, DTYPE_BYTES[params.dtype], params.part)
+        nbytes = megatron_bytes_per_layer_per_device(
+            params.batch, params.seq_len, params.hidden, t, DTYPE_BYTES[params.dtype], params.part
+        )
     else:
         nbytes = sum(2.0 * (t - 1) / t * s.size for s in fwd + bwd if s.kind == "allreduce")
     return {
@@ -239,17 +257,21 @@ def analytic(cluster: Cluster, params: TensorParallelParams) -> dict[str, Any]:
 
 
 def _details() -> list[str]:
-    return ["megatron: 2 all-reduces of b·s·h forward + 2 backward per layer, "
-            "8·b·s·h·(t-1)/t elements per device with a ring [Shoeybi et al. 2019 §3]",
-            "sequence: all-reduce of K, V forward and dK, dV backward, plus the weight gradients "
-            "[lecture notes: partitioning across L requires all-reduce for QK^T]"]
+    return [
+        "megatron: 2 all-reduces of b·s·h forward + 2 backward per layer, "
+        "8·b·s·h·(t-1)/t elements per device with a ring [Shoeybi et al. 2019 §3]",
+        "sequence: all-reduce of K, V forward and dK, dV backward, plus the weight gradients "
+        "[lecture notes: partitioning across L requires all-reduce for QK^T]",
+    ]
 
 
-register(WorkloadKind(
-    name="tensor_parallel",
-    description="a transformer block stack split t ways (Megatron-LM or along the sequence)",
-    params=TensorParallelParams,
-    simulate=simulate,
-    analytic=analytic,
-    details=_details,
-))
+register(
+    WorkloadKind(
+        name="tensor_parallel",
+        description="a transformer block stack split t ways (Megatron-LM or along the sequence)",
+        params=TensorParallelParams,
+        simulate=simulate,
+        analytic=analytic,
+        details=_details,
+    )
+)
