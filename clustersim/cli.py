@@ -89,7 +89,7 @@ def validate(
     set_: SetOption = None,
 ) -> None:
     """Check a scenario (schema, presets, topology) without running it."""
-    from clustersim.scenario.build import check_scenario
+    from clustersim.scenario.runner import check_scenario
 
     try:
         scenario, cluster = check_scenario(file, set_ or [])

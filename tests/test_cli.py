@@ -142,18 +142,14 @@ def test_failed_check_exits_1(monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_simulation_failure_exits_3(monkeypatch: pytest.MonkeyPatch) -> None:
-    from clustersim.scenario import registry
+    import dataclasses
 
-    kind = registry.get_kind("collective")
+    from clustersim.collectives import kind as collective
 
-    def broken(cluster, params):
+    def broken(plan):
         raise SimulationError("deadlock at t=0 s: ring allreduce is still waiting")
 
-    monkeypatch.setitem(
-        registry._REGISTRY,
-        "collective",
-        registry.WorkloadKind(kind.name, kind.description, kind.params, broken),
-    )
+    monkeypatch.setattr(collective, "KIND", dataclasses.replace(collective.KIND, simulate=broken))
     result = invoke("run", RING, *FAST)
     assert result.exit_code == 3
     assert "deadlock" in result.stderr and "Traceback" not in result.output

@@ -16,10 +16,9 @@ from clustersim.collectives.algorithms import (
     DEFAULT_PIPELINE_CHUNK,
     collective_process,
 )
-from clustersim.collectives.chunks import chunk_lengths, to_padded
+from clustersim.collectives.kernels import check_collective, chunk_lengths, to_padded
+from clustersim.collectives.kind import _starting_buffers
 from clustersim.collectives.schedule import MEMORY_PASSES, Plan, fold_ranks, replay
-from clustersim.collectives.verify import check_collective
-from clustersim.collectives.workload import _starting_buffers
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware import topology

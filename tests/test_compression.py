@@ -12,8 +12,8 @@ import pytest
 
 import clustersim
 from clustersim.errors import InputError
-from clustersim.training import compression
-from clustersim.training.compression import (
+from clustersim.training.data_parallel import compression
+from clustersim.training.data_parallel.compression import (
     DGCCompressor,
     decode_sparse,
     dgc_keep_fraction,
@@ -31,7 +31,7 @@ from clustersim.training.compression import (
     varint_encode,
     varint_sizes,
 )
-from clustersim.training.data_parallel import expected_payload_bytes
+from clustersim.training.data_parallel.kind import expected_payload_bytes
 
 GBPS = 1e9 / 8
 
@@ -361,7 +361,7 @@ def test_terngrad_negative_control_fails(monkeypatch: pytest.MonkeyPatch) -> Non
             g.shape, dtype=np.int8
         )
 
-    monkeypatch.setattr("clustersim.training.data_parallel.ternarize", rounding)
+    monkeypatch.setattr("clustersim.training.data_parallel.kind.ternarize", rounding)
     result = clustersim.run(scenario(compression=TERNGRAD, iterations=60, compare_dense=False))
     assert not result.checks["terngrad_unbiased"]["passed"]
 

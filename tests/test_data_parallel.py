@@ -13,7 +13,7 @@ import clustersim
 from clustersim.collectives import ring
 from clustersim.errors import InputError
 from clustersim.training import datasets
-from clustersim.training.data_parallel import (
+from clustersim.training.data_parallel.kind import (
     DataParallelParams,
     LayerCost,
     buckets_of,

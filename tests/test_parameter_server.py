@@ -13,8 +13,8 @@ import pytest
 import clustersim
 from clustersim.errors import InputError
 from clustersim.hardware.presets import get_device
-from clustersim.training import parameter_server as ps
-from clustersim.training.ps_costs import (
+from clustersim.training.parameter_server import kind as ps
+from clustersim.training.parameter_server.costs import (
     expected_order_statistic,
     order_statistic,
     ps_bytes_total,

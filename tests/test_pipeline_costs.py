@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clustersim.training import pipeline_costs as c
+from clustersim.training.pipeline import costs as c
 
 
 def test_gpipe_bubble_hand_values() -> None:

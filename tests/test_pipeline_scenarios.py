@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import clustersim
-from clustersim.training import pipeline_costs as costs
+from clustersim.training.pipeline import costs
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from clustersim.training.schedules import (
+from clustersim.training.pipeline.schedules import (
     Op,
     check_schedule,
     gpipe,

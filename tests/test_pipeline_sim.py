@@ -10,7 +10,7 @@ import pytest
 import clustersim
 from clustersim.errors import InputError
 from clustersim.scenario.loader import load_scenario
-from clustersim.training import pipeline_costs as costs
+from clustersim.training.pipeline import costs
 
 PEAK = 100e12  # FLOP/s of the test device
 GFLOP = 1e9

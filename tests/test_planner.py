@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 import clustersim
-from clustersim.training.planner import (
+from clustersim.training.pipeline.planner import (
     balanced_partition,
     even_partition,
     notation,

@@ -8,7 +8,7 @@ import pytest
 
 import clustersim
 from clustersim.collectives import ring
-from clustersim.collectives.chunks import chunk_lengths, from_padded, to_padded
+from clustersim.collectives.kernels import chunk_lengths, from_padded, to_padded
 from clustersim.core.simulation import Simulation
 from clustersim.hardware import topology
 from clustersim.hardware.cluster import Cluster

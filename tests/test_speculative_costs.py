@@ -12,7 +12,7 @@ import math
 import pytest
 
 from clustersim.errors import InputError
-from clustersim.inference import costs
+from clustersim.inference.speculative import costs
 
 # Table 1: (alpha, gamma, Operations, Speed) with c = c-hat = 0, printed to 3 significant digits.
 TABLE_1 = [

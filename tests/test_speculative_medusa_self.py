@@ -9,10 +9,14 @@ import numpy as np
 import pytest
 
 import clustersim
-from clustersim.inference.checks import MethodSetup, greedy_matches_target, output_matches_target
-from clustersim.inference.models import get_model
-from clustersim.inference.sampling import medusa_rounds, medusa_step, typical_acceptance
-from clustersim.inference.toy_lm import MedusaHeads, ToyLM, make_target
+from clustersim.inference.speculative.checks import (
+    MethodSetup,
+    greedy_matches_target,
+    output_matches_target,
+)
+from clustersim.inference.speculative.models import get_model
+from clustersim.inference.speculative.sampling import medusa_rounds, medusa_step, typical_acceptance
+from clustersim.inference.speculative.toy_lm import MedusaHeads, ToyLM, make_target
 
 
 def _medusa(acceptance: str = "typical", quality: float = 0.7, topk=(3, 2, 2)):

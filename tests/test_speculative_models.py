@@ -6,7 +6,7 @@ import pytest
 
 from clustersim.errors import InputError
 from clustersim.hardware.presets import get_device
-from clustersim.inference.models import (
+from clustersim.inference.speculative.models import (
     MODEL_PRESETS,
     TransformerConfig,
     get_model,

@@ -9,9 +9,13 @@ import numpy as np
 import pytest
 
 import clustersim
-from clustersim.inference.checks import MethodSetup, greedy_matches_target, output_matches_target
-from clustersim.inference.sampling import pearl_rounds, take
-from clustersim.inference.toy_lm import ToyLM, make_draft, make_target
+from clustersim.inference.speculative.checks import (
+    MethodSetup,
+    greedy_matches_target,
+    output_matches_target,
+)
+from clustersim.inference.speculative.sampling import pearl_rounds, take
+from clustersim.inference.speculative.toy_lm import ToyLM, make_draft, make_target
 
 
 def _pearl(gamma: int, quality: float = 0.6):

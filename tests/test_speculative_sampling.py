@@ -14,22 +14,22 @@ from collections.abc import Iterator
 import numpy as np
 import pytest
 
-from clustersim.inference import costs
-from clustersim.inference.checks import (
+from clustersim.inference.speculative import costs
+from clustersim.inference.speculative.checks import (
     REGIMES,
     MethodSetup,
     greedy_matches_target,
     output_matches_target,
 )
-from clustersim.inference.sampling import (
+from clustersim.inference.speculative.sampling import (
     Round,
     residual,
     speculative_decoding_step,
     speculative_rounds,
     take,
 )
-from clustersim.inference.stats import chi2_sf, chi_square_gof
-from clustersim.inference.toy_lm import (
+from clustersim.inference.speculative.stats import chi2_sf, chi_square_gof
+from clustersim.inference.speculative.toy_lm import (
     ToyLM,
     expected_alpha,
     make_draft,
@@ -196,7 +196,7 @@ def test_greedy_output_equals_target_greedy_token_for_token() -> None:
 def test_greedy_check_catches_a_wrong_method() -> None:
     target = make_target(32, 2, 2.0, np.random.default_rng(4))
     draft = make_draft(target, 0.5, np.random.default_rng(1))
-    from clustersim.inference.sampling import autoregressive_rounds
+    from clustersim.inference.speculative.sampling import autoregressive_rounds
 
     wrong = MethodSetup(lambda s, t, g: autoregressive_rounds(draft, s, t, g), draft)
     record = greedy_matches_target(wrong, target, 17, 200, np.random.default_rng(0))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import clustersim
-from clustersim.inference import costs
+from clustersim.inference.speculative import costs
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios"
 FAST = ["workload.check_samples=500", "workload.greedy_check_tokens=32"]

@@ -13,16 +13,20 @@ import numpy as np
 import pytest
 
 import clustersim
-from clustersim.inference.checks import MethodSetup, greedy_matches_target, output_matches_target
-from clustersim.inference.sampling import (
+from clustersim.inference.speculative.checks import (
+    MethodSetup,
+    greedy_matches_target,
+    output_matches_target,
+)
+from clustersim.inference.speculative.sampling import (
     build_token_tree,
     speculative_rounds,
     take,
     tree_rounds,
     verify_token_tree,
 )
-from clustersim.inference.stats import chi_square_gof
-from clustersim.inference.toy_lm import ToyLM, make_draft, make_target
+from clustersim.inference.speculative.stats import chi_square_gof
+from clustersim.inference.speculative.toy_lm import ToyLM, make_draft, make_target
 
 SAMPLES = 2000
 SIGNIFICANCE = 1e-3

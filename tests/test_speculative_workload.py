@@ -10,7 +10,7 @@ import pytest
 
 import clustersim
 from clustersim.errors import InputError
-from clustersim.inference import costs
+from clustersim.inference.speculative import costs
 
 REPO = Path(__file__).resolve().parents[1]
 

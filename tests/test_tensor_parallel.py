@@ -13,7 +13,7 @@ import clustersim
 from clustersim.errors import InputError
 from clustersim.nn import numerical_gradient
 from clustersim.scenario.loader import load_scenario
-from clustersim.training.tensor_parallel import (
+from clustersim.training.tensor_parallel.kernels import (
     BlockWeights,
     _heads,
     attention_backward,

@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 
 from clustersim.collectives import direct, recursive, rings, trees
-from clustersim.collectives.chunks import chunk_lengths
+from clustersim.collectives.kernels import chunk_lengths
 from clustersim.collectives.ring import (
     ring_allgather_time,
     ring_allreduce_time,

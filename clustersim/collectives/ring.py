@@ -81,7 +81,7 @@ def ring_allgather_step(padded: np.ndarray, step: int) -> None:
 def ring_allreduce(padded: np.ndarray) -> np.ndarray:
     """Ring all-reduce of ``padded`` (ranks, chunks, width) in place; returns it.
 
-    Use :func:`clustersim.collectives.chunks.to_padded` to lay out a (ranks, elements) buffer.
+    Use :func:`clustersim.collectives.kernels.to_padded` to lay out a (ranks, elements) buffer.
     """
     p = padded.shape[0]
     for step in range(p - 1):

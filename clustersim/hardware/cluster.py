@@ -53,6 +53,21 @@ class Cluster:
             sim.tracer.declare_lane((name, "compute"))
             sim.tracer.declare_lane((name, "comm"))
 
+    def fresh(self) -> Cluster:
+        """A new, idle cluster on the same topology, devices, slowdowns and seed; tracing off.
+
+        For a kind that simulates more than one run to compare (a baseline, the planner's
+        alternatives): each gets its own clock and counters, and none disturbs the traced run.
+        """
+        specs = {name: d.spec for name, d in self.devices.items()}
+        return Cluster(
+            Simulation(self.sim.seed),
+            self.graph,
+            next(iter(specs.values())),
+            specs=specs,
+            slowdowns={name: d.slowdown for name, d in self.devices.items()},
+        )
+
     def rank_indices(self, names: list[str] | None = None) -> np.ndarray:
         """Network node indices of ``names`` (default: every rank), for building flow patterns."""
         return np.array([self.network.node_index(n) for n in (names or self.ranks)], dtype=np.int64)

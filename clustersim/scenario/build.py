@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Sequence
-from pathlib import Path
 from typing import Any
 
 from clustersim.core.simulation import Simulation
@@ -13,7 +11,7 @@ from clustersim.hardware import topology as topo
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.presets import get_device, get_link
 from clustersim.hardware.spec import DeviceSpec
-from clustersim.scenario.loader import Scenario, field_error, load_scenario
+from clustersim.scenario.loader import Scenario, field_error
 from clustersim.scenario.schema import DeviceModel, LinkModel
 
 __all__ = ["build_cluster", "resolve_device", "resolve_link"]
@@ -157,11 +155,3 @@ def build_cluster(scenario: Scenario, sim: Simulation) -> Cluster:
                 source, f"cluster.slowdown.{name}", f"must be a positive factor, got {factor!r}"
             )
     return Cluster(sim, graph, default, specs=specs, slowdowns=cluster_model.slowdown)
-
-
-def check_scenario(
-    source: str | Path, overrides: Sequence[str | tuple[str, Any]] = ()
-) -> tuple[Scenario, Cluster]:
-    """Load a scenario and build its cluster without running: every input error, no run."""
-    scenario = load_scenario(source, overrides)
-    return scenario, build_cluster(scenario, Simulation(scenario.seed))

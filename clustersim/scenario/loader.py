@@ -11,16 +11,18 @@ from __future__ import annotations
 
 import copy
 import difflib
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, get_args, get_origin
+from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
 
 from clustersim.errors import InputError
-from clustersim.scenario.registry import WorkloadKind, get_kind, kinds
+from clustersim.kinds.contract import WorkloadKind
+from clustersim.kinds.validation import describe_error
+from clustersim.scenario.registry import get_kind, kind_names
 from clustersim.scenario.schema import TOPOLOGY_MODELS, ScenarioModel
 
 __all__ = ["Scenario", "apply_overrides", "field_error", "load_scenario", "parse_override"]
@@ -129,89 +131,40 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     return data
 
 
-def _model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
-    """The pydantic model class that validates the mapping at ``loc`` inside ``model``."""
-    current: Any = model
-    for part in loc:
-        if isinstance(part, int) or not (
-            isinstance(current, type) and issubclass(current, BaseModel)
-        ):
-            if get_origin(current) in (list, dict):
-                current = get_args(current)[-1]
-            if isinstance(part, int):
-                continue
-        if not (isinstance(current, type) and issubclass(current, BaseModel)):
-            return None
-        field = current.model_fields.get(str(part))
-        if field is None:
-            return None
-        current = field.annotation
-        for candidate in (current, *get_args(current)):
-            if isinstance(candidate, type) and issubclass(candidate, BaseModel):
-                current = candidate
-                break
-            if get_origin(candidate) in (list, dict):
-                current = candidate
-                break
-    return current if isinstance(current, type) and issubclass(current, BaseModel) else None
-
-
-def _describe(error: Mapping[str, Any], model: type[BaseModel], prefix: tuple[str, ...]) -> str:
-    loc = tuple(error["loc"])
-    path = ".".join(str(p) for p in (*prefix, *loc))
-    kind = error["type"]
-    given = error.get("input")
-    if kind == "extra_forbidden":
-        parent = _model_at(model, loc[:-1])
-        key = str(loc[-1])
-        allowed = sorted(parent.model_fields) if parent else []
-        close = difflib.get_close_matches(key, allowed, n=1)
-        hint = f"; did you mean {close[0]!r}?" if close else ""
-        expected = f" expected one of: {', '.join(allowed)}" if allowed else ""
-        return f"{path}: unknown key {key!r}{hint}{';' if expected else ''}{expected}"
-    message = str(error["msg"])
-    if message.startswith("Value error, "):
-        return f"{path}: {message[len('Value error, ') :]}"
-    if kind == "missing":
-        return f"{path}: required but missing"
-    return f"{path}: {message}; got {given!r}"
-
-
-def validate_nested(model: type[BaseModel], data: Any) -> BaseModel:
-    """Validate a mapping nested inside a field validator, raising one InputError.
-
-    The message names the inner path and the problem the way the loader does (unknown keys with
-    the allowed ones and a did-you-mean); pydantic adds the outer field's path around it.
-    """
-    try:
-        return model.model_validate(data)
-    except ValidationError as exc:
-        raise InputError(_describe(exc.errors(include_url=False)[0], model, ())) from None
-
-
 def _validate(model: type[BaseModel], data: Any, source: str, prefix: tuple[str, ...]) -> Any:
     try:
         return model.model_validate(data)
     except ValidationError as exc:
         errors = exc.errors(include_url=False)
-        parts = [_describe(e, model, prefix) for e in errors[:3]]
+        parts = [describe_error(e, model, prefix) for e in errors[:3]]
         more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
         raise InputError(f"{source}: " + "; also ".join(parts) + more) from None
 
 
 def _tagged(
-    data: Any, models: Mapping[str, type[BaseModel]], source: str, path: str, noun: str
+    data: Any,
+    names: list[str],
+    model_of: Callable[[str], type[BaseModel]],
+    source: str,
+    path: str,
+    noun: str,
 ) -> tuple[str, BaseModel]:
-    """Validate a mapping whose ``kind`` key picks its model."""
+    """Validate a mapping whose ``kind`` key picks its model among ``names``."""
     if not isinstance(data, dict):
         raise field_error(source, path, f"expected a mapping with a 'kind' key, got {data!r}")
     kind = data.get("kind")
-    if kind not in models:
-        close = difflib.get_close_matches(str(kind), list(models), n=1)
+    if not isinstance(kind, str) or kind not in names:
+        close = difflib.get_close_matches(str(kind), names, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         what = "missing" if kind is None else f"unknown {noun} {kind!r}{hint}"
-        raise field_error(source, f"{path}.kind", f"{what}; known: {', '.join(models)}")
-    return kind, _validate(models[kind], data, source, tuple(path.split(".")))
+        raise field_error(source, f"{path}.kind", f"{what}; known: {', '.join(names)}")
+    return kind, _validate(model_of(kind), data, source, tuple(path.split(".")))
+
+
+def _params_of(name: str) -> type[BaseModel]:
+    kind = get_kind(name)
+    assert kind is not None
+    return kind.params
 
 
 def load_scenario(
@@ -234,10 +187,16 @@ def load_scenario(
         raise InputError(f"{source}: {exc}") from None
     model = _validate(ScenarioModel, raw, source, ())
     _, topology = _tagged(
-        model.cluster.topology, TOPOLOGY_MODELS, source, "cluster.topology", "topology kind"
+        model.cluster.topology,
+        list(TOPOLOGY_MODELS),
+        TOPOLOGY_MODELS.__getitem__,
+        source,
+        "cluster.topology",
+        "topology kind",
     )
-    registry = {name: k.params for name, k in kinds().items()}
-    kind_name, workload = _tagged(model.workload, registry, source, "workload", "workload kind")
+    kind_name, workload = _tagged(
+        model.workload, kind_names(), _params_of, source, "workload", "workload kind"
+    )
     kind = get_kind(kind_name)
     assert kind is not None
     return Scenario(

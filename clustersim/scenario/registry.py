@@ -1,84 +1,46 @@
-"""The workload registry: what a scenario's ``workload.kind`` can name.
+"""The workload kinds a scenario's ``workload.kind`` can name.
 
-A workload kind is a pydantic ``Params`` model, a ``simulate(cluster, params) -> Outcome``
-function that runs the SimPy processes and measures, and optionally an
-``analytic(cluster, params) -> dict`` closed form. Kinds register themselves when their module
-is imported; the runner imports the built-in modules listed in ``BUILTIN_MODULES`` on first
-use, so adding a kind is one new module and one line here, and the runner never changes.
+The built-in kinds are listed here explicitly, each as the module of its ``kind.py``; a module is
+imported the first time its kind is needed, so ``clustersim --help`` and the validation of a
+collective scenario never import the pipeline or speculative-decoding code. The scenario layer
+imports the domain packages, never the reverse. Kinds of your own are added with
+:func:`clustersim.kinds.register` and looked up after the built-in ones.
 """
 
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
-from dataclasses import dataclass, field
-from typing import Any
 
-from pydantic import BaseModel
+from clustersim.kinds.contract import WorkloadKind, registered
 
-__all__ = ["BUILTIN_MODULES", "Outcome", "WorkloadKind", "check", "get_kind", "kinds", "register"]
+__all__ = ["BUILTIN_KINDS", "get_kind", "kind_names", "kinds"]
 
-BUILTIN_MODULES: tuple[str, ...] = (
-    "clustersim.collectives.workload",
-    "clustersim.inference.workload",
-    "clustersim.training.pipeline_workload",
-    "clustersim.training.tensor_parallel_workload",
-    "clustersim.training.parameter_server",
-    "clustersim.training.data_parallel",
-)
+BUILTIN_KINDS: dict[str, str] = {
+    "collective": "clustersim.collectives.kind",
+    "data_parallel": "clustersim.training.data_parallel.kind",
+    "parameter_server": "clustersim.training.parameter_server.kind",
+    "pipeline": "clustersim.training.pipeline.kind",
+    "speculative_decoding": "clustersim.inference.speculative.kind",
+    "tensor_parallel": "clustersim.training.tensor_parallel.kind",
+}
+"""Kind name -> the module whose ``KIND`` attribute is its :class:`WorkloadKind`."""
 
 
-def check(passed: bool, **details: Any) -> dict[str, Any]:
-    """A verification check record: ``{"passed": bool, **details}``."""
-    return {"passed": bool(passed), **details}
-
-
-@dataclass
-class Outcome:
-    """What a workload's ``simulate`` returns: measured metrics and verification checks."""
-
-    metrics: dict[str, Any]
-    checks: dict[str, dict[str, Any]] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class WorkloadKind:
-    """One registered workload kind."""
-
-    name: str
-    description: str
-    params: type[BaseModel]
-    simulate: Callable[[Any, Any], Outcome]
-    analytic: Callable[[Any, Any], dict[str, Any]] | None = None
-    details: Callable[[], list[str]] | None = None
-    """Optional: lines for ``clustersim list`` (e.g. the algorithms and their formulas)."""
-
-
-_REGISTRY: dict[str, WorkloadKind] = {}
-_loaded = False
-
-
-def register(kind: WorkloadKind) -> WorkloadKind:
-    """Add ``kind`` to the registry (called by workload modules at import)."""
-    _REGISTRY[kind.name] = kind
-    return kind
-
-
-def _load_builtins() -> None:
-    global _loaded
-    if not _loaded:
-        _loaded = True
-        for module in BUILTIN_MODULES:
-            importlib.import_module(module)
-
-
-def kinds() -> dict[str, WorkloadKind]:
-    """Every registered kind, by name, sorted."""
-    _load_builtins()
-    return dict(sorted(_REGISTRY.items()))
+def kind_names() -> list[str]:
+    """Every kind name, built-in first, without importing any kind."""
+    extra = [name for name in registered() if name not in BUILTIN_KINDS]
+    return [*BUILTIN_KINDS, *sorted(extra)]
 
 
 def get_kind(name: str) -> WorkloadKind | None:
-    """The kind called ``name``, or None."""
-    _load_builtins()
-    return _REGISTRY.get(name)
+    """The kind called ``name`` (importing its module on first use), or None."""
+    module = BUILTIN_KINDS.get(name)
+    if module is None:
+        return registered().get(name)
+    return importlib.import_module(module).KIND
+
+
+def kinds() -> dict[str, WorkloadKind]:
+    """Every kind, by name (imports all of them: for ``clustersim list``)."""
+    found = {name: get_kind(name) for name in kind_names()}
+    return {name: kind for name, kind in found.items() if kind is not None}

@@ -9,27 +9,55 @@ from typing import Any
 
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
+from clustersim.hardware.cluster import Cluster
 from clustersim.result import Result, to_plain
 from clustersim.scenario.build import build_cluster
 from clustersim.scenario.loader import Scenario, load_scenario
 
-__all__ = ["run", "run_scenario"]
+__all__ = ["check_scenario", "prepare_scenario", "run", "run_scenario"]
+
+
+def _located(scenario: Scenario, exc: InputError) -> InputError:
+    """``exc`` with the scenario's file in front, unless it already names it."""
+    message = str(exc)
+    if not message.startswith(scenario.source):
+        message = f"{scenario.source}: {message}"
+    return InputError(message)
+
+
+def prepare_scenario(scenario: Scenario, sim: Simulation) -> tuple[Cluster, Any]:
+    """Build the cluster and the kind's plan: every input check, no simulation."""
+    cluster = build_cluster(scenario, sim)
+    try:
+        return cluster, scenario.kind.prepare(cluster, scenario.workload)
+    except InputError as exc:
+        raise _located(scenario, exc) from None
+
+
+def check_scenario(
+    source: str | Path | Mapping[str, Any], overrides: Iterable[str | tuple[str, Any]] = ()
+) -> tuple[Scenario, Cluster]:
+    """Load a scenario, build its cluster and prepare its kind, without running.
+
+    This is the first half of :func:`run_scenario` through the same code path (the kind's
+    ``prepare`` step), so every input error a run reports before simulating is reported here.
+    """
+    scenario = load_scenario(source, overrides)
+    cluster, _ = prepare_scenario(scenario, Simulation(scenario.seed))
+    return scenario, cluster
 
 
 def run_scenario(scenario: Scenario, *, trace: bool = False) -> Result:
     """Simulate a loaded scenario and compute its analytic prediction."""
     started = time.perf_counter()
     sim = Simulation(scenario.seed, trace=trace)
-    cluster = build_cluster(scenario, sim)
+    _, plan = prepare_scenario(scenario, sim)
     kind = scenario.kind
     try:
-        outcome = kind.simulate(cluster, scenario.workload)
-        analytic = kind.analytic(cluster, scenario.workload) if kind.analytic else {}
+        outcome = kind.simulate(plan)
+        analytic = kind.analytic(plan) if kind.analytic else {}
     except InputError as exc:
-        message = str(exc)
-        if not message.startswith(scenario.source):
-            message = f"{scenario.source}: {message}"
-        raise InputError(message) from None
+        raise _located(scenario, exc) from None
     return Result(
         scenario=scenario.name,
         seed=scenario.seed,

@@ -21,9 +21,8 @@ import yaml
 
 from clustersim.errors import InputError
 from clustersim.result import Result
-from clustersim.scenario.build import check_scenario
 from clustersim.scenario.loader import load_scenario
-from clustersim.scenario.runner import run_scenario
+from clustersim.scenario.runner import check_scenario, run_scenario
 
 __all__ = ["grid_points", "parse_grid", "result_row", "run_sweep"]
 

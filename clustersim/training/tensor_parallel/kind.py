@@ -2,10 +2,10 @@
 
 Each of the ``degree`` ranks runs one SimPy process: for every layer, forward then (after all
 layers) backward in reverse, it computes its share of each half-block on its compute stream and
-joins the collectives of :func:`~clustersim.training.tensor_parallel.layer_steps`, which run the
+joins the collectives of :func:`~clustersim.training.tensor_parallel.kernels.layer_steps`, which run the
 chosen all-reduce algorithm over the FlowNetwork (the last rank to arrive starts it; the others
 wait, as a blocking NCCL call does). With ``verify`` the first layer's collectives carry the
-numerics of the partitioned kernel (:mod:`~clustersim.training.tensor_parallel`) through the
+numerics of the partitioned kernel (:mod:`~clustersim.training.tensor_parallel.kernels`) through the
 algorithm's own replay, and the result is compared with the dense block:
 ``tensor_parallel_equals_dense``.
 """
@@ -18,12 +18,12 @@ from typing import Any, Literal
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from clustersim.collectives.allreduce import AllreduceCost, allreduce, allreduce_algorithm
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
-from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
-from clustersim.training.collective import AllreduceCost, allreduce, allreduce_algorithm
+from clustersim.kinds.contract import Outcome, WorkloadKind, check
 from clustersim.training.profile_schema import DTYPE_BYTES
-from clustersim.training.tensor_parallel import (
+from clustersim.training.tensor_parallel.kernels import (
     BlockWeights,
     Step,
     block_dense,
@@ -265,13 +265,16 @@ def _details() -> list[str]:
     ]
 
 
-register(
-    WorkloadKind(
-        name="tensor_parallel",
-        description="a transformer block stack split t ways (Megatron-LM or along the sequence)",
-        params=TensorParallelParams,
-        simulate=simulate,
-        analytic=analytic,
-        details=_details,
-    )
+def _prepare(cluster: Cluster, params: Any) -> tuple[Cluster, Any]:  # TRANSITION
+    return cluster, params
+
+
+KIND = WorkloadKind(
+    name="tensor_parallel",
+    description="a transformer block stack split t ways (Megatron-LM or along the sequence)",
+    params=TensorParallelParams,
+    prepare=_prepare,  # TRANSITION: replaced by the real prepare step
+    simulate=lambda plan: simulate(*plan),
+    analytic=lambda plan: analytic(*plan),
+    details=_details,
 )

@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from clustersim.inference.toy_lm import MedusaHeads, ToyLM, sample_index
+from clustersim.inference.speculative.toy_lm import MedusaHeads, ToyLM, sample_index
 
 __all__ = [
     "SIBLING_RULES",

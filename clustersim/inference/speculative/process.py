@@ -1,8 +1,8 @@
 """SimPy processes: the rounds of a decoding method spent on devices and links.
 
 A :class:`Placement` says where the target and the draft run and what each forward pass costs
-(:mod:`~clustersim.inference.models` through the device roofline). The processes replay the
-:class:`~clustersim.inference.sampling.Round` records the kernels produced:
+(:mod:`~clustersim.inference.speculative.models` through the device roofline). The processes replay the
+:class:`~clustersim.inference.speculative.sampling.Round` records the kernels produced:
 
 * :func:`sequential_process` -- the draft passes, then (across the link, if the draft lives on
   another node) the target pass, then the verdict back to the draft. Plain decoding,
@@ -23,8 +23,8 @@ from typing import Any
 
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.device import Device
-from clustersim.inference.models import ForwardCost, TransformerConfig
-from clustersim.inference.sampling import Round
+from clustersim.inference.speculative.models import ForwardCost, TransformerConfig
+from clustersim.inference.speculative.sampling import Round
 
 __all__ = ["DecodeLog", "Placement", "pearl_process", "sequential_process"]
 

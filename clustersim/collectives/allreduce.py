@@ -25,7 +25,7 @@ from clustersim.collectives.algorithms import (
     algorithms_for,
     plan_collective,
 )
-from clustersim.collectives.chunks import chunk_lengths, from_padded, to_padded
+from clustersim.collectives.kernels import chunk_lengths, from_padded, to_padded
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 

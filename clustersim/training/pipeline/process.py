@@ -2,7 +2,7 @@
 
 A *worker* is one device playing pipeline position ``d`` (0..p-1), data-parallel replica ``r``
 and tensor-parallel rank ``j``. Each worker executes the op list the schedule gives it
-(:mod:`~clustersim.training.schedules`) strictly in order:
+(:mod:`~clustersim.training.pipeline.schedules`) strictly in order:
 
 * ``F(m, s)``: wait until micro-batch ``m``'s activation for virtual stage ``s`` has arrived
   (stage 0 reads its data locally), run the forward pass on the compute stream, and hand the
@@ -29,7 +29,7 @@ Every compute op is recorded as a span on the device's compute lane with categor
 ``forward``, ``backward`` or ``recompute`` (``forward chunk 1`` ... when interleaved) and name
 ``F3`` / ``B3`` / ``R3`` (``F3.1``: micro-batch 3, chunk 1): the staircase of the timelines.
 Transfers appear on the comm lanes and links through the network's own tracing. When a
-:class:`~clustersim.training.pipeline_replay.PipelineReplay` is attached, tensor-parallel rank 0
+:class:`~clustersim.training.pipeline.kernels.PipelineReplay` is attached, tensor-parallel rank 0
 of each group replays the numerics at the instant the op completes.
 """
 
@@ -42,11 +42,11 @@ from typing import Any
 
 import simpy
 
+from clustersim.collectives.allreduce import allreduce
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.device import Device
-from clustersim.training.collective import allreduce
-from clustersim.training.pipeline_replay import PipelineReplay
-from clustersim.training.schedules import Op
+from clustersim.training.pipeline.kernels import PipelineReplay
+from clustersim.training.pipeline.schedules import Op
 
 __all__ = ["PipelineRun", "StageSpec", "WorkerStats"]
 

@@ -14,8 +14,8 @@ Three views (DESIGN.md §1):
   lecture notes' Algorithm 1 normalisation), so the all-reduced *sum* is the gradient of the mean
   loss over the global batch of ``N·b`` samples. The sum is computed by the chosen algorithm's
   own kernel replayed in step with the simulated transfers
-  (:func:`clustersim.training.collective.allreduce`), or by the parameter server's sharded
-  aggregation (:func:`clustersim.training.parameter_server.ps_aggregate`). The check
+  (:func:`clustersim.collectives.allreduce.allreduce`), or by the parameter server's sharded
+  aggregation (:func:`clustersim.training.parameter_server.kind.ps_aggregate`). The check
   ``data_parallel_equals_single_worker`` trains one more model on the concatenated global batch
   with the same learning-rate schedule and compares weights after every step.
 * **process**: one SimPy process per worker runs forward, then backward layer by layer, then
@@ -41,7 +41,7 @@ linearly from ``lr`` to the scaled rate over the first epochs (gradual warm-up),
 iteration. Momentum SGD (:class:`clustersim.nn.SGD`) updates every replica (plain SGD with DGC's
 momentum correction, whose velocity lives in the compressor).
 
-Gradient compression (``compression``, kernels in :mod:`clustersim.training.compression`):
+Gradient compression (``compression``, kernels in :mod:`clustersim.training.data_parallel.compression`):
 ``{method: dgc}`` (Deep Gradient Compression: top-k sparsification with residuals, momentum
 correction and factor masking, local clipping, warm-up; a Linear layer's weight and bias form
 the one vector its top-k is taken over, the lecture notes' loop over layers ``j = 0..M``) and
@@ -106,16 +106,16 @@ from pydantic import (
 )
 
 from clustersim.collectives.algorithms import ALGORITHMS, CollectiveAlgorithm
-from clustersim.collectives.chunks import chunk_lengths
+from clustersim.collectives.allreduce import allreduce, allreduce_algorithm, allreduce_time
+from clustersim.collectives.kernels import chunk_lengths
 from clustersim.collectives.schedule import Plan
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
+from clustersim.kinds.contract import Outcome, WorkloadKind, check
+from clustersim.kinds.validation import validate_nested
 from clustersim.nn import SGD, Sequential, mlp, softmax_cross_entropy
-from clustersim.scenario.loader import validate_nested
-from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
-from clustersim.training.collective import allreduce, allreduce_algorithm, allreduce_time
-from clustersim.training.compression import (
+from clustersim.training.data_parallel.compression import (
     COUNT_BYTES,
     DGCCompressor,
     DGCStep,
@@ -140,13 +140,13 @@ from clustersim.training.datasets import (
     GlobalBatchSampler,
     make_dataset,
 )
-from clustersim.training.parameter_server import (
+from clustersim.training.parameter_server.kind import (
     ParameterServerParams,
     _layout,
     ps_aggregate,
 )
-from clustersim.training.parameter_server import _Run as _PSRun
-from clustersim.training.parameter_server import (
+from clustersim.training.parameter_server.kind import _Run as _PSRun
+from clustersim.training.parameter_server.kind import (
     analytic as ps_analytic,
 )
 from clustersim.training.profile_schema import ProfileModel, build_profile
@@ -1463,14 +1463,17 @@ def _details() -> list[str]:
     ]
 
 
-register(
-    WorkloadKind(
-        name="data_parallel",
-        description="synchronous data-parallel SGD of a real numpy MLP (or a timing-only profile): "
-        "all-reduce or parameter server, overlap, lr scaling, DGC and TernGrad",
-        params=DataParallelParams,
-        simulate=simulate,
-        analytic=analytic,
-        details=_details,
-    )
+def _prepare(cluster: Cluster, params: Any) -> tuple[Cluster, Any]:  # TRANSITION
+    return cluster, params
+
+
+KIND = WorkloadKind(
+    name="data_parallel",
+    description="synchronous data-parallel SGD of a real numpy MLP (or a timing-only profile): "
+    "all-reduce or parameter server, overlap, lr scaling, DGC and TernGrad",
+    params=DataParallelParams,
+    prepare=_prepare,  # TRANSITION: replaced by the real prepare step
+    simulate=lambda plan: simulate(*plan),
+    analytic=lambda plan: analytic(*plan),
+    details=_details,
 )

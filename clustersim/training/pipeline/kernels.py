@@ -1,6 +1,6 @@
 """The pipeline's kernel view: a numpy MLP cut into stages, replayed op by op.
 
-The process (:mod:`~clustersim.training.pipeline`) calls :meth:`PipelineReplay.forward` and
+The process (:mod:`~clustersim.training.pipeline.process`) calls :meth:`PipelineReplay.forward` and
 :meth:`PipelineReplay.backward` at the simulated instant each op runs, so the numbers follow
 exactly the order the schedule imposes: activations and gradients are handed from stage to
 stage, a stage with recomputation keeps only its input and re-runs its forward pass before the
@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
+from clustersim.kinds.contract import check
 from clustersim.nn import Sequential, mlp, softmax_cross_entropy
 from clustersim.nn.layers import Params
-from clustersim.scenario.registry import check
 
 __all__ = ["PipelineReplay"]
 

@@ -17,7 +17,7 @@ Three views (DESIGN.md §1):
   in ``sync`` mode, one server process that runs the barrier. Pushes and pulls are flow batches
   on the FlowNetwork: in ``sync`` one batch of ``(W-b)·S`` push flows and one of ``W·S`` pull
   flows per step; in ``async``/``ssp`` one batch of ``S`` flows per worker and phase.
-* **cost**: :mod:`clustersim.training.ps_costs`.
+* **cost**: :mod:`clustersim.training.parameter_server.costs`.
 
 Modes:
 
@@ -68,13 +68,13 @@ from pydantic import (
     model_validator,
 )
 
-from clustersim.collectives.chunks import chunk_lengths
+from clustersim.collectives.kernels import chunk_lengths
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.network import FlowPattern
-from clustersim.scenario.loader import validate_nested
-from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
-from clustersim.training.ps_costs import (
+from clustersim.kinds.contract import Outcome, WorkloadKind, check
+from clustersim.kinds.validation import validate_nested
+from clustersim.training.parameter_server.costs import (
     expected_order_statistic,
     order_statistic,
     ps_bytes_total,
@@ -142,7 +142,7 @@ class StragglerDistribution(BaseModel):
         return self
 
     def shape(self) -> dict[str, float]:
-        """Keyword arguments for :func:`~clustersim.training.ps_costs.expected_order_statistic`."""
+        """Keyword arguments for :func:`~clustersim.training.parameter_server.costs.expected_order_statistic`."""
         if self.dist == "lognormal":
             return {"mu": self.mu, "sigma": self.sigma}
         return {"scale": self.scale}
@@ -308,7 +308,7 @@ def ps_aggregate(
 class _Verifier:
     """Draws gradients, runs the kernel, and tracks the worst error against the float64 sum.
 
-    Float tolerance as in :mod:`clustersim.collectives.verify`: a sequential sum of ``n`` terms
+    Float tolerance as in :mod:`clustersim.collectives.kernels`: a sequential sum of ``n`` terms
     errs by at most ``(n-1)·u·Σ|x|`` (Higham, *Accuracy and Stability of Numerical Algorithms*,
     2nd ed., §4.2); the check allows twice that, so a missing or doubled push fails.
     """
@@ -722,7 +722,7 @@ def _link_capacity(cluster: Cluster, names: list[str], into: bool) -> np.ndarray
 
 
 def analytic(cluster: Cluster, params: ParameterServerParams) -> dict[str, Any]:
-    """The contention-free synchronous step (:mod:`~clustersim.training.ps_costs`).
+    """The contention-free synchronous step (:mod:`~clustersim.training.parameter_server.costs`).
 
     ``time_per_iteration_s = C + T_push + T_pull`` with the compute ``C`` of the slowest
     accepted worker and no straggler slowdown, ``T_push = alpha + max((W-b)·G_s/B_in(server),
@@ -809,14 +809,17 @@ def _details() -> list[str]:
     ]
 
 
-register(
-    WorkloadKind(
-        name="parameter_server",
-        description="workers push gradients to sharded parameter servers and pull parameters "
-        "(sync with backup workers, async, ssp; stragglers)",
-        params=ParameterServerParams,
-        simulate=simulate,
-        analytic=analytic,
-        details=_details,
-    )
+def _prepare(cluster: Cluster, params: Any) -> tuple[Cluster, Any]:  # TRANSITION
+    return cluster, params
+
+
+KIND = WorkloadKind(
+    name="parameter_server",
+    description="workers push gradients to sharded parameter servers and pull parameters "
+    "(sync with backup workers, async, ssp; stragglers)",
+    params=ParameterServerParams,
+    prepare=_prepare,  # TRANSITION: replaced by the real prepare step
+    simulate=lambda plan: simulate(*plan),
+    analytic=lambda plan: analytic(*plan),
+    details=_details,
 )

@@ -42,8 +42,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from clustersim.collectives.allreduce import AllreduceCost
 from clustersim.hardware.cluster import Cluster
-from clustersim.training.collective import AllreduceCost
 
 __all__ = [
     "ClusterCosts",

@@ -29,7 +29,7 @@ all-reduce is what is modelled.)
 Kernels are *step generators*: they yield the ``(t, n)`` partial buffers of each collective
 and receive the reduced ``(n,)`` buffer back, so the same code runs with ``numpy.sum`` in a
 unit test or driven by a simulated all-reduce that replays its own numerics
-(:mod:`~clustersim.training.tensor_parallel_workload`). Replays run in float64 without biases,
+(:mod:`~clustersim.training.tensor_parallel.kind`). Replays run in float64 without biases,
 layer norm or dropout (none of which changes how the matrices split).
 """
 
@@ -42,8 +42,8 @@ from typing import Any
 
 import numpy as np
 
+from clustersim.kinds.contract import check
 from clustersim.nn.layers import GELU
-from clustersim.scenario.registry import check
 
 __all__ = [
     "BlockWeights",

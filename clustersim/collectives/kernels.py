@@ -1,4 +1,10 @@
-"""Numerical checks of a collective's result against the direct computation.
+"""The collectives' shared numerics: chunking a buffer, the padded layout, checking a result.
+
+**Chunks.** Each algorithm cuts a rank's buffer into chunks; :func:`chunk_lengths` makes them as
+even as the elements allow and :func:`to_padded` lays them out as (ranks, chunks, width) so a
+step of any schedule is one vectorised numpy operation.
+
+**Checks.** Numerical checks of a collective's result against the direct computation.
 
 Float tolerance: a ring (or any sequential) reduction of p values is recursive summation, whose
 error is at most (p-1)·u·Σ|x_i| (Higham, *Accuracy and Stability of Numerical Algorithms*, 2nd
@@ -14,9 +20,48 @@ from typing import Any
 
 import numpy as np
 
-from clustersim.scenario.registry import check
+from clustersim.kinds.contract import check
 
-__all__ = ["check_collective"]
+__all__ = ["check_collective", "chunk_lengths", "from_padded", "to_padded"]
+
+
+def chunk_lengths(elements: int, parts: int) -> np.ndarray:
+    """Element counts of ``parts`` chunks as even as possible (``numpy.array_split`` rule).
+
+    The first ``elements % parts`` chunks get one element more than the others.
+    """
+    base, extra = divmod(int(elements), int(parts))
+    lengths = np.full(parts, base, dtype=np.int64)
+    lengths[:extra] += 1
+    return lengths
+
+
+def to_padded(buffers: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """(ranks, elements) -> (ranks, chunks, max_len) with chunk c in slot c, zero padded.
+
+    With even chunks the result is a view of ``buffers`` (no copy).
+
+    Zero padding is neutral for sums and is dropped by :func:`from_padded`, so kernels can move
+    whole slots with vectorised fancy indexing even when chunks are uneven.
+    """
+    ranks = buffers.shape[0]
+    parts = lengths.size
+    width = int(lengths.max()) if parts else 0
+    if parts and np.all(lengths == width):
+        return buffers.reshape(ranks, parts, width)  # a view: even chunks need no padding
+    padded = np.zeros((ranks, parts, width), dtype=buffers.dtype)
+    starts = np.concatenate(([0], np.cumsum(lengths)[:-1]))
+    for c, (start, length) in enumerate(zip(starts.tolist(), lengths.tolist(), strict=False)):
+        padded[:, c, :length] = buffers[:, start : start + length]
+    return padded
+
+
+def from_padded(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
+    """Inverse of :func:`to_padded`: (ranks, chunks, max_len) -> (ranks, elements)."""
+    width = padded.shape[2]
+    if np.all(lengths == width):
+        return padded.reshape(padded.shape[0], -1).copy()
+    return np.concatenate([padded[:, c, :n] for c, n in enumerate(lengths.tolist())], axis=1)
 
 
 _BLOCK_BYTES = 1 << 21

@@ -1,7 +1,7 @@
 """Pipeline schedules: for each pipeline device, the ordered list of forward and backward ops.
 
 Pure functions of the pipeline shape (no SimPy, no numbers): they say *in which order* each
-device runs its work; the process (:mod:`~clustersim.training.pipeline`) decides *when*, by
+device runs its work; the process (:mod:`~clustersim.training.pipeline.process`) decides *when*, by
 waiting for activations and gradients to arrive. An :class:`Op` names a micro-batch and a
 *virtual stage*: the model is cut into ``p·v`` consecutive chunks and device ``d`` holds chunks
 ``d, d + p, ..., d + (v-1)·p`` (``v = 1`` except for the interleaved schedule).

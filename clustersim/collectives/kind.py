@@ -34,12 +34,11 @@ from clustersim.collectives.algorithms import (
     alpha_beta,
     plan_collective,
 )
-from clustersim.collectives.chunks import to_padded
+from clustersim.collectives.kernels import check_collective, to_padded
 from clustersim.collectives.schedule import Plan, Reducer, schedule_process
-from clustersim.collectives.verify import check_collective
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
-from clustersim.scenario.registry import Outcome, WorkloadKind, register
+from clustersim.kinds.contract import Outcome, WorkloadKind
 from clustersim.units import Bytes, format_bytes
 
 __all__ = ["CollectiveParams", "alpha_beta", "analytic", "bus_factor", "simulate"]
@@ -283,14 +282,17 @@ def _details() -> list[str]:
     ]
 
 
-register(
-    WorkloadKind(
-        name="collective",
-        description="one collective (allreduce, reduce_scatter, allgather, broadcast, reduce, "
-        "alltoall) timed and verified",
-        params=CollectiveParams,
-        simulate=simulate,
-        analytic=analytic,
-        details=_details,
-    )
+def _prepare(cluster: Cluster, params: Any) -> tuple[Cluster, Any]:  # TRANSITION
+    return cluster, params
+
+
+KIND = WorkloadKind(
+    name="collective",
+    description="one collective (allreduce, reduce_scatter, allgather, broadcast, reduce, "
+    "alltoall) timed and verified",
+    params=CollectiveParams,
+    prepare=_prepare,  # TRANSITION: replaced by the real prepare step
+    simulate=lambda plan: simulate(*plan),
+    analytic=lambda plan: analytic(*plan),
+    details=_details,
 )

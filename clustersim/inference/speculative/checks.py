@@ -25,9 +25,9 @@ from typing import Any
 
 import numpy as np
 
-from clustersim.inference.sampling import Round, autoregressive_rounds, take
-from clustersim.inference.stats import chi_square_gof
-from clustersim.inference.toy_lm import ToyLM, make_target
+from clustersim.inference.speculative.sampling import Round, autoregressive_rounds, take
+from clustersim.inference.speculative.stats import chi_square_gof
+from clustersim.inference.speculative.toy_lm import ToyLM, make_target
 
 __all__ = [
     "REGIMES",

@@ -32,15 +32,14 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
+from clustersim.collectives.allreduce import allreduce_algorithm, allreduce_time
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
-from clustersim.scenario.registry import Outcome, WorkloadKind, register
-from clustersim.training import pipeline_costs as costs
-from clustersim.training.collective import allreduce_algorithm, allreduce_time
-from clustersim.training.pipeline import PipelineRun, StageSpec
-from clustersim.training.pipeline_replay import PipelineReplay
-from clustersim.training.planner import (
+from clustersim.kinds.contract import Outcome, WorkloadKind
+from clustersim.training.pipeline import costs
+from clustersim.training.pipeline.kernels import PipelineReplay
+from clustersim.training.pipeline.planner import (
     ClusterCosts,
     balanced_partition,
     even_partition,
@@ -48,9 +47,16 @@ from clustersim.training.planner import (
     plan_pipedream,
     stage_time,
 )
+from clustersim.training.pipeline.process import PipelineRun, StageSpec
+from clustersim.training.pipeline.schedules import (
+    SCHEDULES,
+    Op,
+    pipedream,
+    pipedream_warmup,
+    schedule,
+)
 from clustersim.training.profile_schema import ProfileModel, build_profile
 from clustersim.training.profiles import ModelProfile
-from clustersim.training.schedules import SCHEDULES, Op, pipedream, pipedream_warmup, schedule
 
 __all__ = ["PipelineParams", "analytic", "simulate"]
 
@@ -731,13 +737,16 @@ def _details() -> list[str]:
     ]
 
 
-register(
-    WorkloadKind(
-        name="pipeline",
-        description="pipeline-parallel training (naive, gpipe, 1f1b, interleaved_1f1b, pipedream)",
-        params=PipelineParams,
-        simulate=simulate,
-        analytic=analytic,
-        details=_details,
-    )
+def _prepare(cluster: Cluster, params: Any) -> tuple[Cluster, Any]:  # TRANSITION
+    return cluster, params
+
+
+KIND = WorkloadKind(
+    name="pipeline",
+    description="pipeline-parallel training (naive, gpipe, 1f1b, interleaved_1f1b, pipedream)",
+    params=PipelineParams,
+    prepare=_prepare,  # TRANSITION: replaced by the real prepare step
+    simulate=lambda plan: simulate(*plan),
+    analytic=lambda plan: analytic(*plan),
+    details=_details,
 )

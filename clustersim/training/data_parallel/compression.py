@@ -1,6 +1,6 @@
 """Gradient compression kernels: Deep Gradient Compression, TernGrad, and their wire encodings.
 
-Pure numpy (the kernel view of DESIGN.md §1); :mod:`clustersim.training.data_parallel` calls
+Pure numpy (the kernel view of DESIGN.md §1); :mod:`clustersim.training.data_parallel.kind` calls
 them on every worker's real gradient and puts the *encoded* bytes on the simulated network.
 
 **Deep Gradient Compression** (Lin, Han, Mao, Wang & Dally, "Deep Gradient Compression:

@@ -2,8 +2,8 @@
 counted and checked.
 
 One run generates ``tokens`` tokens with ``method`` on toy language models that really sample
-(:mod:`~clustersim.inference.toy_lm`), replays every target and draft pass on the devices with
-the cost of the chosen real architectures (:mod:`~clustersim.inference.models`), and compares
+(:mod:`~clustersim.inference.speculative.toy_lm`), replays every target and draft pass on the devices with
+the cost of the chosen real architectures (:mod:`~clustersim.inference.speculative.models`), and compares
 with plain autoregressive decoding of the same target on the same device (``speedup``).
 
 Methods:
@@ -38,26 +38,26 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
-from clustersim.inference import costs
-from clustersim.inference.checks import (
+from clustersim.inference.speculative import costs
+from clustersim.inference.speculative.checks import (
     MethodSetup,
     SetupFactory,
     greedy_matches_target,
     output_matches_target,
 )
-from clustersim.inference.models import (
+from clustersim.inference.speculative.models import (
     DTYPE_BYTES,
     TransformerConfig,
     get_model,
     medusa_heads_params,
 )
-from clustersim.inference.processes import (
+from clustersim.inference.speculative.process import (
     DecodeLog,
     Placement,
     pearl_process,
     sequential_process,
 )
-from clustersim.inference.sampling import (
+from clustersim.inference.speculative.sampling import (
     Round,
     autoregressive_rounds,
     medusa_rounds,
@@ -66,14 +66,14 @@ from clustersim.inference.sampling import (
     take,
     tree_rounds,
 )
-from clustersim.inference.toy_lm import (
+from clustersim.inference.speculative.toy_lm import (
     MedusaHeads,
     ToyLM,
     expected_alpha,
     make_draft,
     make_target,
 )
-from clustersim.scenario.registry import Outcome, WorkloadKind, check, register
+from clustersim.kinds.contract import Outcome, WorkloadKind, check
 from clustersim.units import Seconds
 
 __all__ = ["METHODS", "PRESERVING", "SpeculativeParams", "analytic", "simulate"]
@@ -620,14 +620,17 @@ def _details() -> list[str]:
     ]
 
 
-register(
-    WorkloadKind(
-        name="speculative_decoding",
-        description="LLM decoding: autoregressive, speculative, tree, PEARL, Medusa, "
-        "self-speculative; timed, counted and checked",
-        params=SpeculativeParams,
-        simulate=simulate,
-        analytic=analytic,
-        details=_details,
-    )
+def _prepare(cluster: Cluster, params: Any) -> tuple[Cluster, Any]:  # TRANSITION
+    return cluster, params
+
+
+KIND = WorkloadKind(
+    name="speculative_decoding",
+    description="LLM decoding: autoregressive, speculative, tree, PEARL, Medusa, "
+    "self-speculative; timed, counted and checked",
+    params=SpeculativeParams,
+    prepare=_prepare,  # TRANSITION: replaced by the real prepare step
+    simulate=lambda plan: simulate(*plan),
+    analytic=lambda plan: analytic(*plan),
+    details=_details,
 )
