@@ -8,6 +8,9 @@ removed) and, given a second snapshot, compares them byte for byte::
     python benchmarks/compare_outputs.py record /tmp/after       # on the new tree
     python benchmarks/compare_outputs.py compare /tmp/before /tmp/after [--ignore sim_events]
 
+``record --only 'pipeline_*'`` records a subset; ``compare`` checks the scenarios in its second
+folder against the first.
+
 ``--ignore KEY`` drops a metric from both sides before comparing (for a change that is meant to
 alter it, such as an engine that counts events differently). The exit code is 0 when every
 scenario matches and 1 otherwise; the differing keys are printed.
@@ -21,6 +24,7 @@ import shutil
 import subprocess
 import sys
 from concurrent.futures import ThreadPoolExecutor
+from fnmatch import fnmatch
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -48,11 +52,12 @@ def _run(path: Path, extra: list[str]) -> tuple[str, str]:
     return path.stem, json.dumps(out, sort_keys=True, indent=1)
 
 
-def record(folder: Path, jobs: int, extra: list[str]) -> None:
-    """Write ``<folder>/<scenario>.json`` for every scenario."""
+def record(folder: Path, jobs: int, extra: list[str], only: list[str]) -> None:
+    """Write ``<folder>/<scenario>.json`` for every scenario (or those matching ``only``)."""
     folder.mkdir(parents=True, exist_ok=True)
+    chosen = [p for p in SCENARIOS if not only or any(fnmatch(p.name, g) for g in only)]
     with ThreadPoolExecutor(jobs) as pool:
-        for stem, text in pool.map(lambda p: _run(p, extra), SCENARIOS):
+        for stem, text in pool.map(lambda p: _run(p, extra), chosen):
             (folder / f"{stem}.json").write_text(text + "\n")
             print(f"recorded {stem}")
 
@@ -65,8 +70,8 @@ def _strip(data: dict, ignore: list[str]) -> dict:
 
 
 def compare(before: Path, after: Path, ignore: list[str]) -> int:
-    """Print one line per scenario; return the number that differ."""
-    names = sorted({p.stem for p in before.glob("*.json")} | {p.stem for p in after.glob("*.json")})
+    """Print one line per scenario recorded in ``after``; return the number that differ."""
+    names = sorted(p.stem for p in after.glob("*.json"))
     differ = 0
     for name in names:
         a, b = before / f"{name}.json", after / f"{name}.json"
@@ -100,6 +105,7 @@ def main() -> None:
     rec = sub.add_parser("record", help="run every scenario and store its JSON")
     rec.add_argument("folder", type=Path)
     rec.add_argument("--jobs", type=int, default=2)
+    rec.add_argument("--only", action="append", default=[], help="a file-name glob, e.g. 'ps_*'")
     rec.add_argument(
         "--set",
         dest="overrides",
@@ -114,7 +120,7 @@ def main() -> None:
     args = parser.parse_args()
     if args.command == "record":
         extra = [item for value in args.overrides for item in ("--set", value)]
-        record(args.folder, args.jobs, extra)
+        record(args.folder, args.jobs, extra, args.only)
     else:
         sys.exit(1 if compare(args.before, args.after, args.ignore) else 0)
 

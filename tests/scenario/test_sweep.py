@@ -13,7 +13,7 @@ from clustersim.cli import app
 from clustersim.errors import InputError
 from clustersim.scenario.sweep import grid_points, parse_grid, run_sweep
 
-RING = Path(__file__).resolve().parents[1] / "scenarios" / "ring_allreduce.yaml"
+RING = Path(__file__).resolve().parents[2] / "scenarios" / "ring_allreduce.yaml"
 BASE = ["workload.verify=false"]
 
 

@@ -12,7 +12,7 @@ import pytest
 from clustersim.core.trace import Tracer
 from clustersim.plot import plot_timeline, save_timeline
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 LABELS = ["n0/compute", "n0/comm", "links/n0->n1"]
 
 
