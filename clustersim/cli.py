@@ -1,6 +1,6 @@
 """The ``clustersim`` command: run, validate and list scenarios.
 
-Exit codes (DESIGN.md §5): 0 ran and every check passed; 1 a verification check failed;
+Exit codes (docs/architecture.md §5): 0 ran and every check passed; 1 a verification check failed;
 2 bad input, with a one-paragraph message on stderr and no traceback; 3 the simulation itself
 failed (deadlock, event limit).
 """

@@ -60,7 +60,7 @@ class Result:
         return all(c.get("passed", False) for c in self.checks.values())
 
     def to_dict(self, *, include_wall: bool = True) -> dict[str, Any]:
-        """The JSON contract of DESIGN.md §5 as a dict."""
+        """The JSON contract of docs/architecture.md §5 as a dict."""
         out: dict[str, Any] = {
             "scenario": self.scenario,
             "seed": self.seed,

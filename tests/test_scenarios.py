@@ -1,4 +1,4 @@
-"""Every scenario file runs, validates and passes its checks (DESIGN.md §7).
+"""Every scenario file runs, validates and passes its checks (docs/architecture.md §7).
 
 Heavy scenarios may be shrunk for speed with overrides listed in SHRINK; the shrinking keeps
 their structure (topology kind, algorithm, schedule), only sizes and counts change.

@@ -1,9 +1,11 @@
 """The collective algorithm table: which (op, algorithm) pairs exist, with schedule and cost.
 
-Each entry binds one algorithm's schedule (:mod:`clustersim.collectives.schedule`: the steps
-that drive both the numpy kernel and the timed process) to its alpha-beta-gamma cost, its
-wire-traffic formula, the buffer layout it works on, and a one-line formula with its source for
-``clustersim list``. :func:`plan_collective` turns (cluster, ranks, sizes, options) into the
+Each entry binds one algorithm's schedule (the steps that drive both the numpy kernel and the
+timed process, from its family's module: :mod:`~clustersim.collectives.ring`,
+:mod:`~clustersim.collectives.recursive`, :mod:`~clustersim.collectives.trees`,
+:mod:`~clustersim.collectives.direct`) to its alpha-beta-gamma cost, its wire-traffic formula,
+the buffer layout it works on, and a one-line formula with its source for ``clustersim list``.
+:func:`plan_collective` turns (cluster, ranks, sizes, options) into the
 :class:`~clustersim.collectives.schedule.Plan` a schedule runs on, and :func:`collective_process`
 is the ready-made SimPy process body for other workloads that need a collective.
 """
@@ -17,22 +19,11 @@ from typing import Any
 
 import numpy as np
 
-from clustersim.collectives import direct, recursive, rings, trees
+from clustersim.collectives import direct, recursive, ring, trees
+from clustersim.collectives.costs import alpha_beta
 from clustersim.collectives.kernels import chunk_lengths
-from clustersim.collectives.ring import (
-    ring_allgather_time,
-    ring_allreduce_time,
-    ring_reduce_scatter_time,
-)
-from clustersim.collectives.schedule import (
-    Plan,
-    Reducer,
-    RouteTable,
-    Step,
-    fold_ranks,
-    schedule_pairs,
-    schedule_process,
-)
+from clustersim.collectives.process import Reducer, RouteTable, schedule_process
+from clustersim.collectives.schedule import Plan, Step, fold_ranks, schedule_pairs
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 
@@ -44,9 +35,7 @@ __all__ = [
     "ROOTED_OPS",
     "CollectiveAlgorithm",
     "algorithms_for",
-    "alpha_beta",
     "collective_process",
-    "hierarchical_grid",
     "plan_collective",
 ]
 
@@ -90,23 +79,18 @@ def per_tree_chunk(p: int, tree_chunks: int) -> int:
     return 2 * tree_chunks
 
 
-def alpha_beta(
+def _route_alpha_beta(
     cluster: Cluster, ranks: list[str], peers: tuple[np.ndarray, np.ndarray]
 ) -> tuple[float, float]:
-    """Alpha (s) and beta (s/byte) of the routes between rank positions ``peers = (src, dst)``,
-    ignoring contention.
-
-    Alpha is the largest route latency between communicating ranks and beta the inverse of the
-    smallest route bottleneck bandwidth: the uniform-network assumption of the alpha-beta model.
-    No peers (a degenerate phase) gives ``(0, 0)``.
-    """
+    """Alpha (s) and beta (s/byte) of the routes between rank positions ``peers = (src, dst)``
+    (:func:`~clustersim.collectives.costs.alpha_beta` of their latencies and bottlenecks)."""
     if peers[0].size == 0:
         return 0.0, 0.0
     nodes = cluster.rank_indices(ranks)
     latency, bottleneck = RouteTable.of(cluster.network).latency_bottleneck(
         nodes[peers[0]], nodes[peers[1]]
     )
-    return float(latency.max()), 1.0 / float(bottleneck.min())
+    return alpha_beta(latency, bottleneck)
 
 
 _PEERS: dict[tuple[str, str, int, int], tuple[np.ndarray, np.ndarray]] = {}
@@ -153,7 +137,7 @@ class CollectiveAlgorithm:
         peers = _PEERS.get(key)
         if peers is None:  # the pairs depend on p and the root only, not on sizes
             peers = _PEERS[key] = schedule_pairs(self.schedule(plan))
-        alpha, beta = alpha_beta(cluster, ranks, peers)
+        alpha, beta = _route_alpha_beta(cluster, ranks, peers)
         extra = {"chunks": plan.chunk_bytes.size // 2} if self.layout is per_tree_chunk else {}
         return {
             "time_s": self.time(plan.size, plan.p, alpha, beta, gamma, **extra),
@@ -173,46 +157,16 @@ class CollectiveAlgorithm:
         return schedule_process(cluster, ranks, self.schedule(plan), padded, reducer)
 
 
-def hierarchical_grid(cluster: Cluster, ranks: list[str]) -> np.ndarray:
-    """(machines, gpus) rank positions of a two-level cluster, machine-major.
-
-    Needs a topology with ``G.graph["gpus_per_node"]`` (``two_level``) and the ranks listed
-    machine by machine, the same number on every machine.
-    """
-    graph = cluster.graph
-    if graph.graph.get("gpus_per_node") is None:
-        kind = graph.graph.get("kind", "custom")
-        raise InputError(
-            f"algorithm 'hierarchical' needs GPUs grouped into machines (a two_level topology, "
-            f"which records gpus_per_node); this cluster is a {kind} topology. Use "
-            "cluster.topology.kind: two_level, or another algorithm such as ring"
-        )
-    groups = [graph.nodes[name].get("group") for name in ranks]
-    runs: list[tuple[Any, int]] = []
-    for group in groups:
-        if runs and runs[-1][0] == group:
-            runs[-1] = (group, runs[-1][1] + 1)
-        else:
-            runs.append((group, 1))
-    seen = [group for group, _ in runs]
-    sizes = {count for _, count in runs}
-    if len(set(seen)) != len(seen) or len(sizes) != 1:
-        raise InputError(
-            "algorithm 'hierarchical' needs workload.ranks listed machine by machine with the "
-            f"same number of GPUs on every machine; got machines {seen} with "
-            f"{[count for _, count in runs]} GPUs"
-        )
-    return np.arange(len(ranks)).reshape(len(runs), sizes.pop())
-
-
 def _hierarchical_predict(
     cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
 ) -> dict[str, float]:
-    grid = plan.grid if plan.grid is not None else hierarchical_grid(cluster, ranks)
+    """The hierarchical all-reduce's prediction: alpha and beta of the rings inside machines
+    and of the rings across them, each from its own routes."""
+    grid = plan.grid if plan.grid is not None else ring.hierarchical_grid(cluster, ranks)
     machines, gpus = grid.shape
-    intra = alpha_beta(cluster, ranks, (grid.ravel(), np.roll(grid, -1, axis=1).ravel()))
-    inter = alpha_beta(cluster, ranks, (grid.T.ravel(), np.roll(grid.T, -1, axis=1).ravel()))
-    time_s = rings.hierarchical_allreduce_time(plan.size, machines, gpus, *intra, *inter, gamma)
+    intra = _route_alpha_beta(cluster, ranks, (grid.ravel(), np.roll(grid, -1, axis=1).ravel()))
+    inter = _route_alpha_beta(cluster, ranks, (grid.T.ravel(), np.roll(grid.T, -1, axis=1).ravel()))
+    time_s = ring.hierarchical_allreduce_time(plan.size, machines, gpus, *intra, *inter, gamma)
     slowest = inter if machines > 1 else intra
     return {
         "time_s": time_s,
@@ -223,10 +177,6 @@ def _hierarchical_predict(
         "intra_bandwidth_Bps": 1.0 / intra[1] if intra[1] else math.inf,
         "inter_bandwidth_Bps": 1.0 / inter[1] if inter[1] else math.inf,
     }
-
-
-def _twice(size: float, p: int) -> float:
-    return 2 * (p - 1) * size
 
 
 _THAKUR = "Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005"
@@ -242,9 +192,9 @@ _TABLE = [
     CollectiveAlgorithm(
         "allreduce",
         "ring",
-        rings.ring_allreduce_schedule,
-        ring_allreduce_time,
-        _twice,
+        ring.ring_allreduce_schedule,
+        ring.ring_allreduce_time,
+        ring.ring_allreduce_bytes,
         "2(p-1)·α + 2(p-1)/p·n·β + (p-1)/p·n·γ",
         f"{_PATARASUK} §3; {_THAKUR} §4.4",
     ),
@@ -301,21 +251,21 @@ _TABLE = [
     CollectiveAlgorithm(
         "allreduce",
         "hierarchical",
-        rings.hierarchical_allreduce,
-        rings.hierarchical_allreduce_time,
-        _twice,
+        ring.hierarchical_allreduce,
+        ring.hierarchical_allreduce_time,
+        ring.ring_allreduce_bytes,
         "2(g-1)·(α₁ + (n/g)·β₁) + 2(m-1)·(α₂ + (n/p)·β₂) + (p-1)/p·nγ, m machines × g GPUs"
         " (1 = intra, 2 = inter)",
         f"Sergeev & Del Balso, arXiv:1802.05799 (Horovod); ring phases per {_THAKUR} §4.1, §4.3",
-        grid=hierarchical_grid,
+        grid=ring.hierarchical_grid,
         predict=_hierarchical_predict,
     ),
     CollectiveAlgorithm(
         "reduce_scatter",
         "ring",
-        rings.ring_reduce_scatter_schedule,
-        ring_reduce_scatter_time,
-        direct.alltoall_bytes,
+        ring.ring_reduce_scatter_schedule,
+        ring.ring_reduce_scatter_time,
+        ring.ring_phase_bytes,
         "(p-1)·α + (p-1)/p·n·(β+γ)",
         f"{_THAKUR} §4.3",
     ),
@@ -341,9 +291,9 @@ _TABLE = [
     CollectiveAlgorithm(
         "allgather",
         "ring",
-        rings.ring_allgather_schedule,
-        ring_allgather_time,
-        direct.alltoall_bytes,
+        ring.ring_allgather_schedule,
+        ring.ring_allgather_time,
+        ring.ring_phase_bytes,
         "(p-1)·α + (p-1)/p·n·β",
         f"{_THAKUR} §4.1",
     ),
@@ -455,7 +405,7 @@ def collective_process(
     """A timing-only collective for other workloads: ``sim.process(collective_process(...))``
     or ``yield from collective_process(...)`` inside a process.
 
-    ``size`` follows DESIGN.md §4; ``reduction`` is ``"free"`` or ``"device"``.
+    ``size`` follows docs/architecture.md §4; ``reduction`` is ``"free"`` or ``"device"``.
     """
     chosen = ALGORITHMS[(op, algorithm)]
     plan, _ = plan_collective(cluster, ranks, chosen, int(size) // itemsize, itemsize, root=root)

@@ -26,27 +26,27 @@ from clustersim.collectives.algorithms import (
     plan_collective,
 )
 from clustersim.collectives.kernels import chunk_lengths, from_padded, to_padded
-from clustersim.errors import InputError
+from clustersim.collectives.schedule import Plan
 from clustersim.hardware.cluster import Cluster
+from clustersim.kinds.validation import known_name
 
 __all__ = ["AllreduceCost", "allreduce", "allreduce_algorithm", "allreduce_time"]
 
 
 def allreduce_algorithm(name: str) -> CollectiveAlgorithm:
-    """The all-reduce called ``name``; an unknown name is an InputError listing the known ones."""
-    algorithm = ALGORITHMS.get(("allreduce", name))
-    if algorithm is None:
-        raise InputError(
-            f"unknown all-reduce algorithm {name!r}; known: "
-            f"{', '.join(algorithms_for('allreduce'))}"
-        )
-    return algorithm
+    """The all-reduce called ``name``; an unknown name is an InputError listing the known ones.
+
+    The one check of an all-reduce algorithm name: the kinds that embed an all-reduce call it
+    from their parameter validators.
+    """
+    known_name(name, algorithms_for("allreduce"), "all-reduce algorithm")
+    return ALGORITHMS[("allreduce", name)]
 
 
 def _plan(
     cluster: Cluster, ranks: Sequence[str], algorithm: CollectiveAlgorithm, size: float
-) -> Any:
-    # one "element" per byte: the plan's chunk sizes are then exact bytes
+) -> Plan:
+    """The plan of ``size`` bytes, one "element" per byte: its chunk sizes are exact bytes."""
     plan, _ = plan_collective(cluster, list(ranks), algorithm, max(round(size), 1), 1)
     return plan
 

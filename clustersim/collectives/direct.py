@@ -19,7 +19,7 @@ the same traffic takes ``p-1`` steps; on a switch, a ring or any topology where 
 links the simulation shows the contention the formula ignores (a 64-rank direct all-reduce on a
 ring is several times slower than the ring algorithm). The pairwise all-to-all costs
 ``(p-1)(α + (n/p)β)``: Thakur et al.'s ``(p-1)α + nβ`` with their ``n`` the data a process sends
-to others, ``(p-1)/p`` of our ``size`` (the whole send buffer, DESIGN.md §4).
+to others, ``(p-1)/p`` of our ``size`` (the whole send buffer, docs/architecture.md §4).
 """
 
 from __future__ import annotations

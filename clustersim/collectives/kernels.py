@@ -1,4 +1,5 @@
-"""The collectives' shared numerics: chunking a buffer, the padded layout, checking a result.
+"""The collectives' shared numerics: chunking a buffer, the padded layout, the inputs and
+starting buffers of a verified run, whole-row moves, and checking a result.
 
 **Chunks.** Each algorithm cuts a rank's buffer into chunks; :func:`chunk_lengths` makes them as
 even as the elements allow and :func:`to_padded` lays them out as (ranks, chunks, width) so a
@@ -22,7 +23,16 @@ import numpy as np
 
 from clustersim.kinds.contract import check
 
-__all__ = ["check_collective", "chunk_lengths", "from_padded", "to_padded"]
+__all__ = [
+    "add_rows",
+    "check_collective",
+    "chunk_lengths",
+    "copy_rows",
+    "from_padded",
+    "random_inputs",
+    "starting_buffers",
+    "to_padded",
+]
 
 
 def chunk_lengths(elements: int, parts: int) -> np.ndarray:
@@ -62,6 +72,50 @@ def from_padded(padded: np.ndarray, lengths: np.ndarray) -> np.ndarray:
     if np.all(lengths == width):
         return padded.reshape(padded.shape[0], -1).copy()
     return np.concatenate([padded[:, c, :n] for c, n in enumerate(lengths.tolist())], axis=1)
+
+
+def random_inputs(rng: np.random.Generator, p: int, elements: int, dtype: np.dtype) -> np.ndarray:
+    """The (p, elements) buffers a verified run starts from, drawn from ``rng``.
+
+    Integers uniform in [-1000, 1000); floats uniform in [-1, 1): cheap to draw, and signed so
+    that sums cancel as gradients do (float16 is drawn in float32 and rounded).
+    """
+    if np.issubdtype(dtype, np.integer):
+        return rng.integers(-1000, 1000, size=(p, elements)).astype(dtype)
+    draw_dtype = dtype if dtype in (np.float32, np.float64) else np.dtype(np.float32)
+    values = rng.random((p, elements), dtype=draw_dtype)
+    values *= 2
+    values -= 1
+    return values.astype(dtype, copy=False)
+
+
+def starting_buffers(op: str, inputs: np.ndarray, root: int) -> np.ndarray:
+    """The working buffers: what each rank holds before ``op``, from the padded ``inputs``.
+
+    An all-gather starts with each rank's own chunk only, a broadcast with the root's buffer
+    only (the others zero); every other op starts from the whole inputs.
+    """
+    padded = inputs.copy()
+    p = padded.shape[0]
+    if op == "allgather":
+        own = padded[np.arange(p), np.arange(p)].copy()
+        padded[:] = 0
+        padded[np.arange(p), np.arange(p)] = own
+    elif op == "broadcast":
+        padded[np.arange(p) != root] = 0
+    return padded
+
+
+def add_rows(padded: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
+    """Rank ``dst[i]`` adds rank ``src[i]``'s whole buffer to its own (no rank is both)."""
+    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+        padded[d] += padded[s]
+
+
+def copy_rows(padded: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
+    """Rank ``dst[i]`` stores rank ``src[i]``'s whole buffer."""
+    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
+        padded[d] = padded[s]
 
 
 _BLOCK_BYTES = 1 << 21

@@ -18,7 +18,7 @@ elimination in which the pair exchanges half vectors; MPICH's code, which we fol
 whole vector.)
 
 Sizes: ``n`` is the buffer (all-reduce), the gathered output (all-gather) or the input before
-scattering (reduce-scatter), in bytes (DESIGN.md §4).
+scattering (reduce-scatter), in bytes (docs/architecture.md §4).
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from functools import partial
 
 import numpy as np
 
+from clustersim.collectives.kernels import add_rows, copy_rows
 from clustersim.collectives.schedule import Plan, Step, fold_ranks
 
 __all__ = [
@@ -48,18 +49,6 @@ __all__ = [
 
 
 # ---------------------------------------------------------------------------------- kernels
-def add_rows(padded: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
-    """Rank ``dst[i]`` adds rank ``src[i]``'s whole buffer to its own (no rank is both)."""
-    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
-        padded[d] += padded[s]
-
-
-def copy_rows(padded: np.ndarray, src: np.ndarray, dst: np.ndarray) -> None:
-    """Rank ``dst[i]`` stores rank ``src[i]``'s whole buffer."""
-    for s, d in zip(src.tolist(), dst.tolist(), strict=True):
-        padded[d] = padded[s]
-
-
 def pair_sum(padded: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> None:
     """Ranks ``lo[i]`` and ``hi[i]`` exchange whole buffers and both keep the sum."""
     for a, b in zip(lo.tolist(), hi.tolist(), strict=True):

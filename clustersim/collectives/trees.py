@@ -37,7 +37,7 @@ from functools import partial
 
 import numpy as np
 
-from clustersim.collectives.recursive import add_rows, copy_rows
+from clustersim.collectives.kernels import add_rows, copy_rows
 from clustersim.collectives.schedule import Plan, Step
 
 __all__ = [

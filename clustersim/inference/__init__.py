@@ -1,21 +1,32 @@
-"""Inference workloads: LLM decoding and the speculative decoding family.
+"""Inference workloads: LLM decoding, one package per workload kind.
 
-The package keeps DESIGN.md's three views apart, one module per job:
+Each kind package holds the files every kind has (docs/architecture.md §8): ``params.py``,
+``kernels.py``, ``process.py``, ``costs.py`` and ``kind.py``, plus what that kind needs. Today
+there is one, :mod:`clustersim.inference.speculative` (kind ``speculative_decoding``); early
+exit, split inference and model partitioning will sit beside it as ``early_exit/``, ``split/``
+and ``partition/``.
 
-* :mod:`~clustersim.inference.speculative.models` -- the decode cost model: FLOPs and bytes of one forward
-  pass of a decoder-only transformer over k new tokens with a KV cache, and model presets.
-* :mod:`~clustersim.inference.speculative.toy_lm` -- numpy toy language models (random n-gram targets and
-  drafts of tunable quality) that really sample.
-* :mod:`~clustersim.inference.speculative.sampling` -- the kernels: Leviathan et al.'s Algorithm 1,
-  SpecInfer's tree verification, Medusa's typical acceptance, PEARL's pre/post-verify rounds.
-* :mod:`~clustersim.inference.speculative.stats` -- chi-square goodness of fit, for the output checks.
-* :mod:`~clustersim.inference.speculative.checks` -- ``output_matches_target`` and ``greedy_matches_target``.
-* :mod:`~clustersim.inference.speculative.costs` -- the closed forms of Leviathan et al. (2023).
-* :mod:`~clustersim.inference.speculative.process` -- SimPy processes that spend the kernels' passes on
-  devices and links.
-* :mod:`~clustersim.inference.speculative.kind` -- the ``speculative_decoding`` workload kind.
+``speculative/`` -- plain, speculative, tree (SpecInfer), PEARL, Medusa and self-speculative
+decoding:
 
-Nothing here is imported eagerly: the registry imports the workload module on first use.
+* ``params.py`` -- ``SpeculativeParams``, the ``workload:`` block, and the values derived from it.
+* ``kernels.py`` -- the sampling algorithms on toy LMs: Leviathan et al.'s Algorithm 1,
+  SpecInfer's token trees and multi-step verification, Medusa's typical acceptance, PEARL's
+  pre/post-verify rounds; each a generator of ``Round`` records (numpy only).
+* ``process.py`` -- ``Placement`` (where the models run, what each pass costs) and the SimPy
+  processes that spend the rounds on devices and links.
+* ``costs.py`` -- the closed forms of Leviathan et al. (2023).
+* ``kind.py`` -- ``prepare`` (devices, placement, the method bound to its seeded toy target:
+  a ``SpeculativePlan``), ``simulate``, ``analytic`` and ``KIND``.
+* ``models.py`` -- the decode cost model: FLOPs and bytes of one forward pass of a
+  decoder-only transformer over k new tokens with a KV cache, and model presets.
+* ``toy_lm.py`` -- numpy toy language models (random n-gram targets, drafts of tunable
+  quality, Medusa heads) that really sample.
+* ``checks.py`` -- the ``output_matches_target`` and ``greedy_matches_target`` checks.
+* ``stats.py`` -- chi-square goodness of fit, for the output check.
+
+Nothing here is imported eagerly: the scenario registry imports ``speculative.kind`` on first
+use.
 """
 
 from __future__ import annotations

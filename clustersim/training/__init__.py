@@ -1,17 +1,22 @@
-"""Training workloads (DESIGN.md §2): how a model's training step is spread over a cluster.
+"""Training workloads (docs/architecture.md §2): how a model's training step is spread over a
+cluster.
 
-Each algorithm keeps the three views of DESIGN.md §1. Pipeline and tensor parallelism:
+One package per workload kind, each with the same files (docs/architecture.md §8):
+``params.py`` (the ``workload`` model), ``kernels.py`` (the numerics, numpy only),
+``process.py`` (the SimPy processes), ``costs.py`` (the closed forms) and ``kind.py``
+(``prepare``, ``simulate``, ``analytic``, ``KIND``), the three views of docs/architecture.md §1:
 
-* schedules and kernels: :mod:`~clustersim.training.pipeline.schedules` (which op each device runs
-  when), :mod:`~clustersim.training.pipeline.kernels` (a numpy MLP replayed through a schedule),
-  :mod:`~clustersim.training.tensor_parallel.kernels` (Megatron-LM and sequence partitions of a block);
-* processes: :mod:`~clustersim.training.pipeline.process` (one SimPy process per device) and the
-  ``tensor_parallel`` kind's ranks;
-* costs: :mod:`~clustersim.training.pipeline.costs` (bubbles, memory, weight versions),
-  :mod:`~clustersim.training.pipeline.planner` (PipeDream's partitioning dynamic program), and the
-  closed forms in :mod:`~clustersim.training.tensor_parallel.kernels`;
+* :mod:`~clustersim.training.data_parallel`: synchronous data parallelism, with gradient
+  compression;
+* :mod:`~clustersim.training.parameter_server`: workers pushing to and pulling from servers;
+* :mod:`~clustersim.training.pipeline`: pipeline parallelism (GPipe, 1F1B, interleaved 1F1B,
+  PipeDream), plus ``layout.py`` (which layers and devices each stage gets),
+  ``schedules.py`` (which op each device runs when) and ``planner.py`` (even and balanced
+  partitions, PipeDream's dynamic program);
+* :mod:`~clustersim.training.tensor_parallel`: one transformer block stack split by Megatron-LM's
+  partition or along the sequence.
 
-with layer profiles in :mod:`~clustersim.training.profiles` and the workload kinds ``pipeline``
-(:mod:`~clustersim.training.pipeline.kind`) and ``tensor_parallel``
-(:mod:`~clustersim.training.tensor_parallel.kind`).
+Shared by the kinds: layer profiles (:mod:`~clustersim.training.profiles`, built from a
+``profile`` mapping by :mod:`~clustersim.training.profile_schema`) and synthetic data sets
+(:mod:`~clustersim.training.datasets`).
 """

@@ -1,4 +1,5 @@
-"""The ``profile`` of a ``pipeline`` workload: explicit layers, a generator or a built-in."""
+"""The ``profile`` of a training workload (``pipeline``, ``data_parallel``): explicit layers, a
+generator of identical layers or a built-in model, validated and built into a ModelProfile."""
 
 from __future__ import annotations
 
@@ -7,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from clustersim.errors import InputError
+from clustersim.kinds.validation import positive_int
 from clustersim.training.profiles import (
     LayerProfile,
     ModelProfile,
@@ -71,9 +73,7 @@ class ProfileModel(BaseModel):
     @field_validator("count", "hidden", "seq_len", "heads", "image_size")
     @classmethod
     def _positive(cls, value: int | None) -> int | None:
-        if value is not None and value < 1:
-            raise InputError(f"must be a positive integer, got {value!r}")
-        return value
+        return None if value is None else positive_int(value)
 
     @model_validator(mode="after")
     def _one_source(self) -> ProfileModel:

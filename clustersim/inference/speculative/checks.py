@@ -10,7 +10,7 @@ rejection and in the bonus token alike. The test runs on two targets, a flat one
 rejected when any of the 2 x positions p-values falls below significance / (2 x positions)
 (Bonferroni), so ``significance`` bounds the chance that a correct method fails. The negative
 control, sampling from the draft alone, runs through the same test and must be rejected
-(DESIGN.md Section 7); the record says whether it was (in at least one regime: a draft
+(docs/architecture.md §7); the record says whether it was (in at least one regime: a draft
 close to the target may be indistinguishable on the flat distribution).
 
 ``greedy_matches_target``: at temperature 0 the method's tokens equal the target's greedy
@@ -21,11 +21,17 @@ from __future__ import annotations
 
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from typing import Any
 
 import numpy as np
 
-from clustersim.inference.speculative.sampling import Round, autoregressive_rounds, take
+from clustersim.inference.speculative.kernels import (
+    Round,
+    autoregressive_rounds,
+    draft_only_rounds,
+    take,
+)
 from clustersim.inference.speculative.stats import chi_square_gof
 from clustersim.inference.speculative.toy_lm import ToyLM, make_target
 
@@ -118,13 +124,7 @@ def output_matches_target(
         passed &= min(p_values) >= threshold
         if negative_control and bound.draft is not None:
             has_control = True
-            draft = bound.draft
-
-            def control(
-                s: int, t: float, g: np.random.Generator, d: ToyLM = draft
-            ) -> Iterator[Round]:
-                return autoregressive_rounds(d, s, t, g)
-
+            control = partial(draft_only_rounds, bound.draft)
             control_tokens = sample_positions(control, state, temperature, positions, samples, rng)
             control_p = min(_test(control_tokens, expected))
             record[f"{regime}_draft_only_min_p_value"] = control_p

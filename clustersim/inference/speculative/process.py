@@ -1,8 +1,9 @@
 """SimPy processes: the rounds of a decoding method spent on devices and links.
 
 A :class:`Placement` says where the target and the draft run and what each forward pass costs
-(:mod:`~clustersim.inference.speculative.models` through the device roofline). The processes replay the
-:class:`~clustersim.inference.speculative.sampling.Round` records the kernels produced:
+(:mod:`~clustersim.inference.speculative.models` through the device roofline). The processes
+replay the :class:`~clustersim.inference.speculative.kernels.Round` records the kernels
+produced, and :func:`replay` runs one of them to the end:
 
 * :func:`sequential_process` -- the draft passes, then (across the link, if the draft lives on
   another node) the target pass, then the verdict back to the draft. Plain decoding,
@@ -23,10 +24,10 @@ from typing import Any
 
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.device import Device
+from clustersim.inference.speculative.kernels import Round
 from clustersim.inference.speculative.models import ForwardCost, TransformerConfig
-from clustersim.inference.speculative.sampling import Round
 
-__all__ = ["DecodeLog", "Placement", "pearl_process", "sequential_process"]
+__all__ = ["DecodeLog", "Placement", "pearl_process", "replay", "sequential_process"]
 
 TOKEN_ID_BYTES = 4
 """An int32 token id on the wire."""
@@ -140,13 +141,11 @@ class DecodeLog:
     Attributes:
         draft_busy, target_busy: (start, end) of every draft / target pass.
         round_end: end time of every round.
-        tokens_at_end: tokens final after every round (cumulative).
     """
 
     draft_busy: list[tuple[float, float]] = field(default_factory=list)
     target_busy: list[tuple[float, float]] = field(default_factory=list)
     round_end: list[float] = field(default_factory=list)
-    tokens_at_end: list[int] = field(default_factory=list)
 
     @staticmethod
     def _total(spans: Sequence[tuple[float, float]]) -> float:
@@ -227,10 +226,9 @@ def _target_pass(
     )
 
 
-def _round_done(placement: Placement, r: Round, log: DecodeLog, done: int) -> None:
+def _round_done(placement: Placement, r: Round, log: DecodeLog) -> None:
     now = placement.cluster.sim.env.now
     log.round_end.append(now)
-    log.tokens_at_end.append(done)
     tracer = placement.cluster.sim.tracer
     if tracer.enabled:
         tracer.instant(
@@ -247,7 +245,6 @@ def sequential_process(
     """Draft, (ship,) verify, (ship back,) repeat: Algorithm 1's schedule on the devices."""
     net = placement.cluster.network
     context = placement.prompt_tokens
-    done = 0
     for r in rounds:
         if r.draft_passes:
             yield from _draft_passes(placement, r, context, log)
@@ -270,8 +267,7 @@ def sequential_process(
                 label="verdict",
             )
         context += len(r.emitted)
-        done += len(r.emitted)
-        _round_done(placement, r, log, done)
+        _round_done(placement, r, log)
 
 
 def pearl_process(
@@ -282,7 +278,6 @@ def pearl_process(
     env = placement.cluster.sim.env
     net = placement.cluster.network
     context = placement.prompt_tokens
-    done = 0
     for r in rounds:
         drafting = env.process(_draft_passes(placement, r, context + len(r.emitted), log))
         verifying = env.process(_target_pass(placement, r, context, log))
@@ -304,5 +299,17 @@ def pearl_process(
                 )
             )
         context += len(r.emitted)
-        done += len(r.emitted)
-        _round_done(placement, r, log, done)
+        _round_done(placement, r, log)
+
+
+def replay(placement: Placement, rounds: Sequence[Round], *, parallel: bool) -> DecodeLog:
+    """Spend ``rounds`` on the placement's devices until the last one ends: what they measured.
+
+    ``parallel`` picks :func:`pearl_process` (draft beside the target) over
+    :func:`sequential_process`.
+    """
+    log = DecodeLog()
+    process = pearl_process if parallel else sequential_process
+    placement.cluster.sim.process(process(placement, rounds, log), name="decode")
+    placement.cluster.sim.run()
+    return log

@@ -20,7 +20,6 @@ likely token (lowest index on ties), so every kernel only ever samples from a di
 from __future__ import annotations
 
 from bisect import bisect_right
-from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -83,14 +82,6 @@ class ToyLM:
                 f"logits has {self.n_states} rows; expected vocab ** order = "
                 f"{self.vocab**self.order}"
             )
-
-    def state(self, tokens: Sequence[int]) -> int:
-        """The state of a prefix: its last ``order`` tokens, left-padded with token 0."""
-        state = 0
-        tail = list(tokens)[-self.order :]
-        for token in [0] * (self.order - len(tail)) + tail:
-            state = state * self.vocab + int(token)
-        return state
 
     def advance(self, state: int, token: int) -> int:
         """The state after appending ``token``."""
@@ -169,17 +160,6 @@ class ToyLM:
         acc /= acc.sum()
         self._stationary[key] = acc
         return acc
-
-    def generate(
-        self, state: int, n: int, temperature: float, rng: np.random.Generator
-    ) -> list[int]:
-        """``n`` tokens sampled autoregressively from ``state`` (the plain decoding loop)."""
-        out = []
-        for _ in range(n):
-            token = self.sample(state, temperature, rng)
-            out.append(token)
-            state = self.advance(state, token)
-        return out
 
 
 def _check_shape(vocab: int, order: int) -> None:

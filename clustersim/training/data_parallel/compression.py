@@ -1,7 +1,8 @@
 """Gradient compression kernels: Deep Gradient Compression, TernGrad, and their wire encodings.
 
-Pure numpy (the kernel view of DESIGN.md §1); :mod:`clustersim.training.data_parallel.kind` calls
-them on every worker's real gradient and puts the *encoded* bytes on the simulated network.
+Pure numpy (the kernel view of docs/architecture.md §1); the codecs of
+:mod:`~clustersim.training.data_parallel.codecs` call them on every worker's real gradient, and
+the *encoded* bytes are what crosses the simulated network.
 
 **Deep Gradient Compression** (Lin, Han, Mao, Wang & Dally, "Deep Gradient Compression:
 Reducing the Communication Bandwidth for Distributed Training", ICLR 2018, §3 and Algorithm 2;

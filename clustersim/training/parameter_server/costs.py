@@ -1,6 +1,6 @@
 """Parameter-server cost model: traffic, the synchronous iteration time, straggler order statistics.
 
-The cost view of :mod:`clustersim.training.parameter_server.kind` (DESIGN.md §1): pure functions of
+The cost view of the ``parameter_server`` kind (docs/architecture.md §1): pure functions of
 numbers, no SimPy.
 
 **Traffic.** Each of ``W`` workers pushes its gradient of ``G`` bytes (one shard of ``G/S`` to

@@ -41,6 +41,7 @@ __all__ = [
     "peak_activation_memory",
     "pipedream_weight_versions",
     "pipeline_flush_time",
+    "stashed_activation_bytes",
 ]
 
 
@@ -99,7 +100,12 @@ def pipeline_flush_time(schedule: str, p: int, m: int, stage_time: float, v: int
 
 
 def interleaved_warmup(p: int, m: int, v: int, device: int) -> int:
-    """Warm-up forwards of ``device`` in Megatron-LM's interleaved schedule."""
+    """Warm-up forwards of ``device`` in Megatron-LM's interleaved schedule.
+
+    ``(p-d-1)·2 + (v-1)·p``, at most ``m·v``, and every forward when ``m == p``
+    (``forward_backward_pipelining_with_interleaving`` in Megatron-LM; Narayanan et al. SC 2021,
+    §2.2.2). :func:`~clustersim.training.pipeline.schedules.interleaved_1f1b` runs this count.
+    """
     if m == p:
         return m * v
     return min((p - device - 1) * 2 + (v - 1) * p, m * v)
@@ -135,7 +141,18 @@ def peak_activation_memory(
     device holds ``n = in_flight_microbatches(...)`` full stashes; with it, ``n`` inputs plus
     one micro-batch's intermediates while it is recomputed: ``n·inputs + (full - inputs)``.
     """
-    n = in_flight_microbatches(schedule, p, m, device, v)
+    return stashed_activation_bytes(
+        in_flight_microbatches(schedule, p, m, device, v), full, inputs, recompute
+    )
+
+
+def stashed_activation_bytes(n: int, full: float, inputs: float, recompute: bool) -> float:
+    """Peak activation bytes of a device with ``n`` micro-batches in flight.
+
+    ``n·full`` stashes; with re-materialisation ``n`` stage inputs plus the intermediates of the
+    one micro-batch being recomputed, ``n·inputs + (full - inputs)`` (GPipe, Huang et al.
+    NeurIPS 2019, §2.3).
+    """
     if recompute:
         return n * inputs + (full - inputs)
     return n * full

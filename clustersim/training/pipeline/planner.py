@@ -51,6 +51,7 @@ __all__ = [
     "balanced_partition",
     "even_partition",
     "notation",
+    "pipedream_time",
     "plan_pipedream",
     "stage_time",
 ]
@@ -261,3 +262,34 @@ def plan_pipedream(
         counts[-1] = j - i
         j, m, mp = i, m - mp, prev
     return Plan(tuple(counts[::-1]), tuple(replicas[::-1]), best_value, devices)
+
+
+def pipedream_time(
+    compute: Sequence[float],
+    counts: Sequence[int],
+    replicas: Sequence[int],
+    stage_params: Sequence[float],
+    stage_inputs: Sequence[float],
+    costs: ClusterCosts,
+) -> float:
+    """The cost model :func:`plan_pipedream` minimises, for one given configuration.
+
+    Stage ``d`` holds ``counts[d]`` layers on ``replicas[d]`` consecutive devices of
+    ``costs.devices``; its weights are ``stage_params[d]`` bytes and its input activation
+    ``stage_inputs[d]`` bytes per micro-batch. The answer is the slowest of every stage's
+    ``T = max(compute, sync) / replicas`` and every boundary's
+    ``latency + input / (min(r_send, r_recv) · B)``: seconds per micro-batch in steady state.
+    """
+    worst, first, start = 0.0, 0, 0
+    for d, (count, r) in enumerate(zip(counts, replicas, strict=True)):
+        stop = start + r
+        sync = costs.sync_time(start, stop, stage_params[d])
+        worst = max(worst, stage_time(sum(compute[first : first + count]), sync, r))
+        if d > 0:
+            r_prev = replicas[d - 1]
+            senders = slice(start - r_prev, start)
+            bw = float(costs.bandwidth[senders, start:stop].min())
+            lat = float(costs.latency[senders, start:stop].max())
+            worst = max(worst, lat + stage_inputs[d] / (min(r_prev, r) * bw))
+        first, start = first + count, stop
+    return worst

@@ -31,6 +31,10 @@ Every compute op is recorded as a span on the device's compute lane with categor
 Transfers appear on the comm lanes and links through the network's own tracing. When a
 :class:`~clustersim.training.pipeline.kernels.PipelineReplay` is attached, tensor-parallel rank 0
 of each group replays the numerics at the instant the op completes.
+
+:func:`run_layout` builds the op lists of a :class:`~clustersim.training.pipeline.layout.Layout`,
+runs them to the end and measures the run (time per minibatch, throughput, bubbles, memory,
+weight versions, traffic, where the device time went).
 """
 
 from __future__ import annotations
@@ -45,42 +49,14 @@ import simpy
 from clustersim.collectives.allreduce import allreduce
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.device import Device
+from clustersim.kinds.contract import Outcome
 from clustersim.training.pipeline.kernels import PipelineReplay
-from clustersim.training.pipeline.schedules import Op
+from clustersim.training.pipeline.layout import Layout, StageSpec, microbatches_simulated
+from clustersim.training.pipeline.params import PipelineParams
+from clustersim.training.pipeline.planner import notation
+from clustersim.training.pipeline.schedules import Op, pipedream, pipedream_window, schedule
 
-__all__ = ["PipelineRun", "StageSpec", "WorkerStats"]
-
-
-@dataclass(frozen=True)
-class StageSpec:
-    """One virtual stage (model chunk), per micro-batch, before any tensor-parallel split.
-
-    Attributes:
-        index: position in the model (0 = first chunk).
-        layers: ``(first, stop)`` layer indices of the profile.
-        fwd_flops, bwd_flops: per layer, FLOP of one micro-batch.
-        fwd_bytes, bwd_bytes: per layer, memory traffic of one micro-batch (roofline).
-        act_bytes: per layer, the output activation of one micro-batch.
-        stash_bytes: bytes of one micro-batch kept for the backward (all layers plus input).
-        input_bytes: the stage's input activation for one micro-batch.
-        param_bytes: parameter (and gradient) bytes of the stage.
-    """
-
-    index: int
-    layers: tuple[int, int]
-    fwd_flops: tuple[float, ...]
-    bwd_flops: tuple[float, ...]
-    fwd_bytes: tuple[float, ...]
-    bwd_bytes: tuple[float, ...]
-    act_bytes: tuple[float, ...]
-    stash_bytes: float
-    input_bytes: float
-    param_bytes: float
-
-    @property
-    def out_bytes(self) -> float:
-        """Activation sent to the next stage per micro-batch."""
-        return self.act_bytes[-1]
+__all__ = ["PipelineRun", "WorkerStats", "op_lists", "run_layout"]
 
 
 @dataclass
@@ -443,3 +419,199 @@ class PipelineRun:
                 if self.replay is not None:
                     self.replay.round_synced(s, k)
         self._rendezvous.event(("round", d, j, k)).succeed()
+
+
+# ------------------------------------------------------------------------ one measured run
+def op_lists(
+    layout: Layout, params: PipelineParams
+) -> tuple[list[list[list[Op]]], Callable[[int, int], int], int]:
+    """The op lists of every (position, replica), the route of micro-batches to replicas, and
+    how many micro-batches stream through.
+
+    Synchronous schedules run one minibatch of ``m`` micro-batches per replica (replica ``r``
+    takes micro-batches ``r·m .. r·m + m-1``); PipeDream streams the micro-batches of
+    :func:`~clustersim.training.pipeline.schedules.pipedream_window` round-robin over each
+    stage's replicas.
+    """
+    m, p = params.microbatches, layout.p
+    total = microbatches_simulated(layout, params)
+    if layout.mode == "flush":
+        base = schedule(params.schedule, p, m, layout.v)
+        ops = [
+            [
+                [Op(op.kind, op.microbatch + r * m, op.stage) for op in base[d]]
+                for r in range(params.replicas)
+            ]
+            for d in range(p)
+        ]
+
+        def by_minibatch(d: int, mb: int) -> int:
+            return mb // m
+
+        return ops, by_minibatch, total
+    reps = layout.replicas
+
+    def round_robin(d: int, mb: int) -> int:
+        return mb % reps[d]
+
+    return pipedream(layout.replicas, total), round_robin, total
+
+
+def _window_busy(intervals: list[tuple[float, float]], t0: float, t1: float) -> float:
+    """Seconds of ``intervals`` inside ``[t0, t1]``."""
+    return sum(max(0.0, min(e, t1) - max(s, t0)) for s, e in intervals)
+
+
+def run_layout(
+    cluster: Cluster, params: PipelineParams, layout: Layout, *, verify: bool
+) -> Outcome:
+    """Simulate ``layout`` on ``cluster`` and measure it; replay the numerics when ``verify``.
+
+    Synchronous schedules are timed over one minibatch, from the first forward to the end of
+    the gradient all-reduce. PipeDream has no flush, so it is timed in steady state: several
+    minibatches stream through and the throughput is measured over one minibatch in the
+    middle (:func:`~clustersim.training.pipeline.schedules.pipedream_window`).
+    """
+    m = params.microbatches
+    p, v, b = layout.p, layout.v, layout.microbatch
+    ops, route, total = op_lists(layout, params)
+    replay = None
+    if verify:
+        stage_replicas = [layout.replicas[s % p] for s in range(p * v)]
+        replay = PipelineReplay(
+            p * v,
+            stage_replicas,
+            b,
+            total,
+            mode=layout.mode,
+            recompute=params.recompute,
+            stashing=params.weight_stashing,
+            rng=cluster.sim.rng("pipeline.replay"),
+        )
+    run = PipelineRun(
+        cluster,
+        layout.stages,
+        layout.groups,
+        ops,
+        route,
+        total,
+        mode=layout.mode,
+        recompute=params.recompute,
+        tp_allreduces=params.tensor_parallel_allreduces,
+        algorithm=params.allreduce_algorithm,
+        replay=replay,
+    )
+    run.start()
+    sim = cluster.sim
+    sim.run()
+    end = sim.now
+    workers = run.workers
+    by_position: list[list[WorkerStats]] = [
+        [w for w in workers if w.position == d] for d in range(p)
+    ]
+    if layout.mode == "flush":
+        per_minibatch = total
+        t0, t1 = 0.0, max(w.last_op_end for w in workers)
+        time_per_minibatch = end
+        throughput = per_minibatch * b / end
+    else:
+        per_minibatch = m * params.replicas
+        warm, window, _ = pipedream_window(layout.replicas, per_minibatch)
+        done = run.completions
+        t0, t1 = done[warm - 1], done[warm + window - 1]
+        throughput = window * b / (t1 - t0)
+        time_per_minibatch = per_minibatch * b / throughput
+    span = t1 - t0
+    busy = {id(w): _window_busy(w.intervals, t0, t1) for w in workers}
+    bubble_per_stage = [
+        max(0.0, 1.0 - sum(busy[id(w)] for w in ws) / (len(ws) * span)) for ws in by_position
+    ]
+    total_busy = sum(busy.values())
+    bubble = max(0.0, 1.0 - total_busy / (len(workers) * span))
+    peaks = [max(run.peak.get(w.device, 0.0) for w in ws) for ws in by_position]
+    versions = [max(w.weight_versions for w in ws if w.tp_rank == 0) for ws in by_position]
+    boundary = [
+        2.0 * layout.stages[s].out_bytes * per_minibatch for s in range(len(layout.stages) - 1)
+    ]
+    n = len(workers)
+    metrics: dict[str, Any] = {
+        "time_per_minibatch_s": time_per_minibatch,
+        "throughput_samples_per_s": throughput,
+        "bubble_fraction": bubble,
+        "bubble_fraction_per_stage": bubble_per_stage,
+        "bubble_over_ideal_fraction": max(0.0, (span * n - total_busy) / total_busy),
+        "peak_activation_memory_bytes": max(peaks),
+        "peak_activation_memory_bytes_per_stage": peaks,
+        "weight_versions": max(versions),
+        "weight_versions_per_stage": versions,
+        "bytes_between_stages": sum(boundary),
+        "bytes_between_stages_per_boundary": boundary,
+        "stage_compute_time_s": _stage_compute(cluster, layout, by_position, params.recompute),
+        **cluster.standard_metrics(),
+    }
+    if layout.mode == "flush":
+        metrics.update(_time_fractions(workers, end))
+    metrics.update(
+        {
+            "plan": notation(layout.replicas)
+            if layout.mode == "async"
+            else f"{p}x{params.replicas}x{layout.t}",
+            "layers_per_stage": layout.counts,
+            "microbatch_samples": b,
+            "devices_used": len(layout.placement),
+            "microbatches_simulated": total,
+            "sim_events": sim.events_processed,
+        }
+    )
+    checks: dict[str, Any] = {}
+    if replay is not None:
+        checks = (
+            replay.check_full_batch(params.replicas)
+            if layout.mode == "flush"
+            else replay.check_stashing()
+        )
+    return Outcome(metrics=metrics, checks=checks)
+
+
+def _stage_compute(
+    cluster: Cluster, layout: Layout, by_position: list[list[WorkerStats]], recompute: bool
+) -> list[float]:
+    """Per position: compute seconds of one micro-batch on its first device, all its chunks."""
+    t, p = layout.t, layout.p
+    return [
+        sum(
+            sum(
+                cluster.devices[ws[0].device].compute_time(f / t, nb / t)
+                for f, nb in zip(
+                    spec.fwd_flops + spec.bwd_flops, spec.fwd_bytes + spec.bwd_bytes, strict=True
+                )
+            )
+            + (
+                sum(
+                    cluster.devices[ws[0].device].compute_time(f / t, nb / t)
+                    for f, nb in zip(spec.fwd_flops, spec.fwd_bytes, strict=True)
+                )
+                if recompute
+                else 0.0
+            )
+            for spec in layout.stages
+            if spec.index % p == d
+        )
+        for d, ws in enumerate(by_position)
+    ]
+
+
+def _time_fractions(workers: list[WorkerStats], end: float) -> dict[str, float]:
+    """Where a synchronous run's device time went: compute, TP and DP all-reduces, idle."""
+    n = len(workers)
+    out = {
+        "compute_time_fraction": sum(w.busy_s for w in workers) / (n * end),
+        "tensor_parallel_comm_time_fraction": sum(w.tensor_parallel_s for w in workers) / (n * end),
+        "data_parallel_sync_time_fraction": sum(w.data_parallel_s for w in workers) / (n * end),
+    }
+    out["idle_time_fraction"] = 1.0 - (
+        out["compute_time_fraction"]
+        + out["tensor_parallel_comm_time_fraction"]
+        + out["data_parallel_sync_time_fraction"]
+    )
+    return out

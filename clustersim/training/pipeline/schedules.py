@@ -31,6 +31,8 @@ import math
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from clustersim.training.pipeline.costs import interleaved_warmup
+
 __all__ = [
     "SCHEDULES",
     "Op",
@@ -40,6 +42,8 @@ __all__ = [
     "naive",
     "one_f_one_b",
     "pipedream",
+    "pipedream_warmup",
+    "pipedream_window",
     "schedule",
 ]
 
@@ -123,7 +127,7 @@ def interleaved_1f1b(p: int, m: int, v: int) -> list[list[Op]]:
 
     out = []
     for d in range(p):
-        warm = total if m == p else min((p - d - 1) * 2 + (v - 1) * p, total)
+        warm = interleaved_warmup(p, m, v, d)
 
         def fwd(k: int, d: int = d) -> Op:
             return Op("F", micro(k), chunk(k, True) * p + d)
@@ -146,6 +150,24 @@ def pipedream_warmup(replicas: Sequence[int]) -> list[int]:
     input stage it is PipeDream's NOAM minus one (SOSP 2019, §3.2).
     """
     return [math.ceil(sum(replicas[s:]) / r) - 1 for s, r in enumerate(replicas)]
+
+
+def pipedream_window(replicas: Sequence[int], per_minibatch: int) -> tuple[int, int, int]:
+    """(warm-up, measured, trailing) micro-batches of a steady-state PipeDream run.
+
+    PipeDream has no flush, so a run streams several minibatches of ``per_minibatch``
+    micro-batches through and is measured in the middle. The measured window is a multiple of
+    every stage's replica count (at least one minibatch), so that its first and last
+    micro-batch went through the same replica of every stage: the time between their
+    completions is a whole number of round-robin cycles, with no bias from replicas finishing
+    in bursts.
+    """
+    cycle = math.lcm(*replicas)
+    window = cycle * math.ceil(per_minibatch / cycle)
+    # fill the pipeline, and let the background gradient syncs (one per round, a replica at
+    # most two rounds ahead of them) reach their steady backlog: from the third round on
+    warm = max(sum(replicas) + 3 * max(replicas), per_minibatch)
+    return warm, window, max(sum(replicas), per_minibatch)
 
 
 def pipedream(replicas: Sequence[int], m: int) -> list[list[list[Op]]]:

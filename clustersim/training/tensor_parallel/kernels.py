@@ -1,4 +1,4 @@
-"""Tensor parallelism of a transformer block: kernels (numpy) and costs (closed forms).
+"""Tensor parallelism of a transformer block: the numerics of the dense and partitioned block.
 
 Megatron-LM (Shoeybi et al., "Megatron-LM: Training Multi-Billion Parameter Language Models
 Using Model Parallelism", arXiv:1909.08053, 2019, §3) splits each block ``t`` ways:
@@ -28,9 +28,11 @@ all-reduce is what is modelled.)
 
 Kernels are *step generators*: they yield the ``(t, n)`` partial buffers of each collective
 and receive the reduced ``(n,)`` buffer back, so the same code runs with ``numpy.sum`` in a
-unit test or driven by a simulated all-reduce that replays its own numerics
-(:mod:`~clustersim.training.tensor_parallel.kind`). Replays run in float64 without biases,
-layer norm or dropout (none of which changes how the matrices split).
+unit test (:func:`drive`) or driven by a simulated all-reduce that replays its own numerics
+(:class:`BlockReplay`, fed by :mod:`~clustersim.training.tensor_parallel.process`). Replays run
+in float64 without biases, layer norm or dropout (none of which changes how the matrices
+split). The closed forms (FLOPs, bytes, each rank's steps) are in
+:mod:`~clustersim.training.tensor_parallel.costs`.
 """
 
 from __future__ import annotations
@@ -46,17 +48,15 @@ from clustersim.kinds.contract import check
 from clustersim.nn.layers import GELU
 
 __all__ = [
+    "BlockReplay",
     "BlockWeights",
-    "Step",
     "attention_backward",
     "attention_forward",
     "block_dense",
-    "block_flops",
     "block_megatron",
     "block_sequence",
+    "compare",
     "drive",
-    "layer_steps",
-    "megatron_bytes_per_layer_per_device",
     "mlp_backward",
     "mlp_forward",
 ]
@@ -385,94 +385,50 @@ def compare(dense: dict[str, Any], split: dict[str, Any]) -> dict[str, Any]:
     )
 
 
-# ------------------------------------------------------------------------------- costs
-def block_flops(b: int, s: int, h: int, part: str) -> dict[str, float]:
-    """Forward FLOPs of the attention and MLP halves of a block (Narayanan et al. SC 2021, §5.1).
+class BlockReplay:
+    """The partitioned kernel's step generator, driven by simulated collectives.
 
-    Attention: Q, K, V projections ``6bsh²``, scores ``2bs²h``, weighted values ``2bs²h``,
-    output projection ``2bsh²``; MLP (4h) ``16bsh²``. Backward is twice the forward.
+    The process takes each collective's ``(t, n)`` partial buffers (:meth:`take`), has the
+    simulated all-reduce reduce them in place, and hands the result back (:meth:`give`).
+    The replayed block is scaled down (batch 2, ``2·degree`` tokens, 4 features per head)
+    with the same degree, heads, part and partition: how the matrices split does not depend on
+    their sizes, and the small buffers ride on the simulated all-reduces of the full-size ones.
+
+    Args:
+        degree: tensor-parallel degree ``t``.
+        heads: attention heads.
+        part: ``"attention"``, ``"mlp"`` or ``"layer"``.
+        partition: ``"megatron"`` or ``"sequence"``.
+        rng: source of the input, the output gradient and the weights.
     """
-    out = {}
-    if part in ("attention", "layer"):
-        out["attention"] = 8.0 * b * s * h * h + 4.0 * b * s * s * h
-    if part in ("mlp", "layer"):
-        out["mlp"] = 16.0 * b * s * h * h
-    return out
 
+    def __init__(
+        self, degree: int, heads: int, part: str, partition: str, rng: np.random.Generator
+    ) -> None:
+        b, s, h = 2, 2 * degree, 4 * heads
+        self.x = rng.standard_normal((b, s, h))
+        self.dy = rng.standard_normal((b, s, h))
+        self.w = BlockWeights.random(h, rng)
+        self.heads, self.part = heads, part
+        kernel = block_megatron if partition == "megatron" else block_sequence
+        self.gen = kernel(self.x, self.dy, self.w, heads, degree, part)
+        self.pending = next(self.gen)
+        self.result: dict[str, Any] | None = None
 
-def megatron_bytes_per_layer_per_device(
-    b: int, s: int, h: int, t: int, dtype_bytes: int, part: str = "layer"
-) -> float:
-    """Bytes one device sends per block with ring all-reduces: ``n · 2(t-1)/t · b·s·h`` elements.
+    def take(self) -> np.ndarray:
+        """The partial buffers of the next collective, ``(t, n)``."""
+        return self.pending
 
-    ``n = 4`` all-reduces for a whole block (2 forward, 2 backward; ``8·b·s·h·(t-1)/t``
-    elements, Shoeybi et al. 2019), 2 for attention or MLP alone.
-    """
-    n = 4 if part == "layer" else 2
-    return n * 2.0 * (t - 1) / t * b * s * h * dtype_bytes
+    def give(self, reduced: np.ndarray) -> None:
+        """The reduced buffer of that collective, ``(n,)``; advances to the next one."""
+        try:
+            self.pending = self.gen.send(reduced)
+        except StopIteration as stop:
+            self.result = stop.value
 
-
-@dataclass(frozen=True)
-class Step:
-    """One step of a rank's timeline: compute (``flops``, ``bytes``) or a collective of
-    ``size`` bytes (``"allreduce"``)."""
-
-    kind: str
-    label: str
-    flops: float = 0.0
-    nbytes: float = 0.0
-    size: float = 0.0
-
-
-def layer_steps(
-    part: str, partition: str, b: int, s: int, h: int, t: int, dtype_bytes: int
-) -> tuple[list[Step], list[Step]]:
-    """(forward, backward) steps of one block on one rank, in the kernels' collective order."""
-    fl = block_flops(b, s, h, part)
-    act = float(b * s * h * dtype_bytes)
-    fwd: list[Step] = []
-    bwd: list[Step] = []
-    halves = [k for k in ("attention", "mlp") if k in fl]
-    params = {"attention": 4.0 * h * h * dtype_bytes, "mlp": 8.0 * h * h * dtype_bytes}
-
-    shard = t if partition == "megatron" else 1  # the sequence partition replicates weights
-
-    def compute(label: str, flops: float, weights: float) -> Step:
-        # roofline traffic: this rank's weights plus reading and writing its activations
-        return Step("compute", label, flops / t, weights / shard + 2.0 * act / t)
-
-    if partition == "megatron":
-        for k in halves:
-            fwd += [compute(f"{k} fwd", fl[k], params[k]), Step("allreduce", f"{k} g", size=act)]
-        for k in reversed(halves):
-            bwd += [
-                compute(f"{k} bwd", 2 * fl[k], 2 * params[k]),
-                Step("allreduce", f"{k} f", size=act),
-            ]
-        return fwd, bwd
-    weight_grads = 0.0
-    for k in halves:
-        if k == "attention":
-            proj = 6.0 * b * s * h * h  # Q, K, V projections of this rank's tokens
-            fwd += [
-                compute("qkv fwd", proj, 3 * params[k] / 4),
-                Step("allreduce", "K all-reduce", size=act),
-                Step("allreduce", "V all-reduce", size=act),
-                compute("attention fwd", fl[k] - proj, params[k] / 4),
-            ]
-        else:
-            fwd.append(compute("mlp fwd", fl[k], params[k]))
-        weight_grads += params[k]
-    for k in reversed(halves):
-        if k == "attention":
-            proj = 6.0 * b * s * h * h
-            bwd += [
-                compute("attention bwd", 2 * (fl[k] - proj), 2 * params[k] / 4),
-                Step("allreduce", "dV all-reduce", size=act),
-                Step("allreduce", "dK all-reduce", size=act),
-                compute("qkv bwd", 2 * proj, 2 * 3 * params[k] / 4),
-            ]
-        else:
-            bwd.append(compute("mlp bwd", 2 * fl[k], 2 * params[k]))
-    bwd.append(Step("allreduce", "weight-gradient all-reduce", size=weight_grads))
-    return fwd, bwd
+    def check(self) -> dict[str, Any]:
+        """``tensor_parallel_equals_dense``: the replayed block against the dense one."""
+        dense = block_dense(self.x, self.dy, self.w, self.heads, self.part)
+        if self.result is None:
+            return check(False, reason="the replay did not finish")
+        return compare(dense, self.result)
