@@ -108,6 +108,11 @@ class PipelineParams(BaseModel):
                         f"partition lists {len(self.partition)} stages but stages "
                         f"x chunks is {self.stages * self.chunks}"
                     )
+                if len(self.partition) % self.chunks:
+                    raise InputError(
+                        f"partition lists {len(self.partition)} stages, not a multiple of "
+                        f"chunks {self.chunks}: each device holds {self.chunks} model chunks"
+                    )
             elif self.stages is None:
                 raise InputError(f"stages is required with partition {self.partition!r}")
         if sched != "interleaved_1f1b" and self.chunks != 1:

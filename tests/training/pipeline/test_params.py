@@ -40,3 +40,14 @@ def test_bad_parameters_name_the_field(change: dict[str, Any], field: str) -> No
     with pytest.raises(InputError) as err:
         load_scenario(scenario(wl))
     assert field in str(err.value)
+
+
+@pytest.mark.parametrize("partition", [[8], [3, 3, 2]])
+def test_interleaved_partition_must_fill_every_chunk(partition: list[int]) -> None:
+    """A partition list whose length is not a multiple of chunks left no whole number of
+    devices: before the check it divided by zero ([8], v=2) or deadlocked ([3, 3, 2])."""
+    wl = {"schedule": "interleaved_1f1b", "chunks": 2, "microbatches": 4, "partition": partition}
+    with pytest.raises(
+        InputError, match=f"partition lists {len(partition)} stages, not a multiple"
+    ):
+        load_scenario(scenario(wl))
