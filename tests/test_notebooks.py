@@ -1,4 +1,6 @@
-"""Every notebook in ``notebooks/`` executes headless without a cell error (docs/architecture.md §7).
+"""Every notebook in ``notebooks/`` executes headless without a cell error.
+
+docs/architecture.md §7.
 
 Each ``notebooks/*.ipynb`` is one test case, so a new notebook is picked up without touching this
 file. Notebooks run with nbclient on a ``python3`` kernel, with the notebooks directory as the
