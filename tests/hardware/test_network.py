@@ -389,8 +389,34 @@ def test_one_wakeup_per_distinct_instant_with_a_process_per_rank(latency, wakeup
     assert network_events(4) == network_events(64) == k * wakeups_per_step
 
 
-def test_repeated_pattern_solves_rates_once():
-    assert sequential_batches(8, 1, LAT)[1] == sequential_batches(8, 20, LAT)[1] == 1
+def test_flows_alone_on_their_links_need_no_rate_solve():
+    """A ring step's flows each have their links to themselves: their rate is the bottleneck."""
+    assert sequential_batches(8, 1, LAT)[1] == sequential_batches(8, 20, LAT)[1] == 0
+
+
+def test_rates_are_resolved_only_where_the_flow_set_changed():
+    sim, net = make(topo.switch(nodes=8, bandwidth=BW, latency=LAT))
+    incast = net.pattern([0, 2], [1, 1])  # both cross sw->n1
+    done: dict[str, float] = {}
+
+    def shared():
+        value = yield net.transfer_all(incast, 4e9)
+        done["incast"] = float(value.max())
+
+    def others():
+        for _ in range(10):  # alone on their links: no allocation
+            yield net.transfer(3, 4, 1e6)
+        solves_before = net.rate_solves
+        yield net.transfer(5, 1, 1e6)  # joins the incast's link: one solve when it starts,
+        done["joined_solves"] = net.rate_solves - solves_before  # one when it ends
+
+    sim.process(shared(), "incast")
+    sim.process(others(), "others")
+    sim.run()
+    assert done["joined_solves"] == 2
+    assert net.rate_solves == 1 + 2  # incast start, join, leave (the incast flows end together)
+    # the incast flows shared 1 GB/s two ways, then three ways for the joined flow's stay
+    assert done["incast"] > 2 * (LAT + 4e9 / BW)
 
 
 # ------------------------------------------------------------------------------- routes
