@@ -192,7 +192,9 @@ class FlowNetwork:
         for name in media:
             own = [c for c, m in zip(capacity, medium_of, strict=True) if m == media.index(name)]
             medium_cap.append(float(media_capacity.get(name, max(own))))
-        self._capacity_all = np.concatenate([self.capacity, np.array(medium_cap, dtype=float)])
+        self.medium_capacity = np.array(medium_cap, dtype=float)
+        """Capacity of each shared medium, bytes/s (both directions of all its links)."""
+        self._capacity_all = np.concatenate([self.capacity, self.medium_capacity])
         self._medium_link = np.array(
             [n_real + m if m >= 0 else -1 for m in medium_of], dtype=np.int64
         )

@@ -25,14 +25,20 @@ CACHE_BYTES = 64 * 2**20
 
 
 class _Search:
-    """A resumable breadth-first search from one source."""
+    """A resumable breadth-first search from one source.
 
-    __slots__ = ("parents", "queue")
+    The queue holds arrays of discovered nodes (one per expansion, in discovery order) and the
+    position reached in the first, so that a switch's thousand new neighbours are queued in one
+    step rather than one Python object each.
+    """
+
+    __slots__ = ("parents", "position", "queue")
 
     def __init__(self, n_nodes: int, src: int) -> None:
         self.parents = np.full(n_nodes, -1, dtype=np.int32)
         self.parents[src] = src
-        self.queue: deque[int] = deque([src])
+        self.queue: deque[np.ndarray] = deque([np.array([src], dtype=np.int32)])
+        self.position = 0
 
 
 class RouteFinder:
@@ -64,12 +70,17 @@ class RouteFinder:
             self._searches.move_to_end(src)
         parents, queue, neighbours = search.parents, search.queue, self._neighbours
         while parents[dst] < 0 and queue:
-            u = queue.popleft()
+            head = queue[0]
+            u = int(head[search.position])
+            search.position += 1
+            if search.position == head.size:
+                queue.popleft()
+                search.position = 0
             near = neighbours[u]
             new = near[parents[near] < 0]
             if new.size:
                 parents[new] = u
-                queue.extend(new.tolist())
+                queue.append(new)
         return parents
 
     def route(self, src: int, dst: int) -> list[int]:

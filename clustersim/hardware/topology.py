@@ -11,7 +11,9 @@ which :class:`FlowNetwork` and the scenario layer rely on:
   (an int: the host, machine or pod a device belongs to, for hierarchical algorithms). Optional
   attributes are only present when they have a value.
 * Edge attributes ``bandwidth`` (bytes/s per direction; links are full duplex) and ``latency``
-  (seconds).
+  (seconds). A wireless link also has ``medium``: the name of the shared medium (an access
+  point's airtime) it is on; ``G.graph["media"]`` maps each medium to its capacity (bytes/s,
+  shared by both directions of all its links). See :func:`attach_media`.
 * Device nodes are inserted in rank order. ``G.graph["kind"]`` is the topology kind and
   ``G.graph["devices"]`` the list of device names in rank order.
 * Devices are named ``f"{prefix}{i}"`` (``n0``, ``n1``, ...); switches have descriptive names
@@ -37,6 +39,7 @@ from clustersim.errors import InputError
 __all__ = [
     "BUILDERS",
     "DESCRIPTIONS",
+    "attach_media",
     "custom",
     "edge_cloud",
     "expand_names",
@@ -653,7 +656,8 @@ def expand_names(pattern: str) -> list[str]:
 
 
 _NODE_FIELDS = ("name", "kind", "role", "preset", "tier", "group")
-_LINK_FIELDS = ("a", "b", "bandwidth", "latency")
+_LINK_FIELDS = ("a", "b", "bandwidth", "latency", "medium")
+_LINK_REQUIRED = ("a", "b", "bandwidth", "latency")
 
 
 def _check_fields(where: str, item: Any, allowed: Sequence[str], required: Sequence[str]) -> None:
@@ -684,7 +688,9 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
 
     ``nodes`` is a list of ``{name, kind="device", role=..., preset=None, tier=None,
     group=None}``; ``role`` defaults to "worker" for devices and "switch" for switches. ``links``
-    is a list of ``{a, b, bandwidth, latency}``. Names may contain one bracket range (see
+    is a list of ``{a, b, bandwidth, latency}`` and an optional ``medium``: the name of the
+    shared medium the link is on, or ``True`` for its access point's (see :func:`attach_media`).
+    Names may contain one bracket range (see
     :func:`expand_names`): a node pattern declares every member with the same attributes; in a
     link, a single name against a range makes a star (each member linked to the single name)
     and two ranges of equal length are zipped pairwise. Devices are ranked in declaration
@@ -693,6 +699,7 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
     kind = "custom"
     node_list = _as_list("nodes", nodes)
     link_list = _as_list("links", links)
+    wireless: list[tuple[str, str, str | None]] = []
     G = _new_graph(kind)
     for idx, spec in enumerate(node_list):
         where = f"nodes[{idx}]"
@@ -751,7 +758,7 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
             )
 
     for idx, spec in enumerate(link_list):
-        _check_fields(f"links[{idx}]", spec, _LINK_FIELDS, _LINK_FIELDS)
+        _check_fields(f"links[{idx}]", spec, _LINK_FIELDS, _LINK_REQUIRED)
         a_pat, b_pat = spec["a"], spec["b"]
         a_names, b_names = expand_names(a_pat), expand_names(b_pat)
         desc = f"link {a_pat}-{b_pat}"
@@ -787,7 +794,47 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
                     "expected each pair of nodes to be linked at most once"
                 )
             _link(G, a, b, bandwidth, latency)
+            medium = spec.get("medium")
+            if medium is not None and medium is not False:
+                wireless.append((a, b, None if medium is True else medium))
+    attach_media(G, wireless)
     return _finish(G)
+
+
+# --------------------------------------------------------------------------- shared media
+
+
+def _access_point(G: nx.Graph, a: str, b: str) -> str:
+    """The medium a wireless link joins by default: its switch end (``b`` first), else the
+    edge server or cloud end of an edge_cloud link, else the link itself (``"a-b"``)."""
+    for end in (b, a):
+        if G.nodes[end].get("kind") == SWITCH:
+            return end
+    for end in (b, a):
+        if G.nodes[end].get("tier") in ("edge", "cloud"):
+            return end
+    return f"{a}-{b}"
+
+
+def attach_media(G: nx.Graph, links: Iterable[tuple[str, str, str | None]]) -> None:
+    """Put the links ``(a, b, medium)`` on shared media; ``medium`` None picks the access point.
+
+    Every link on one medium shares its capacity (the largest of their bandwidths) in both
+    directions: two stations sending at once get half each, as on one Wi-Fi channel. A link
+    keeps its own bandwidth as the per-station limit.
+    """
+    media: dict[str, float] = G.graph.setdefault("media", {})
+    for a, b, name in links:
+        if not G.has_edge(a, b):
+            raise InputError(f"no link between {a!r} and {b!r} to put on a shared medium")
+        if not isinstance(name, str | None) or name == "":
+            raise InputError(
+                f"link {a}-{b}: medium {name!r} is not a name; expected a non-empty string"
+            )
+        medium = _access_point(G, a, b) if name is None else name
+        edge = G.edges[a, b]
+        edge["medium"] = medium
+        media[medium] = max(media.get(medium, 0.0), float(edge["bandwidth"]))
 
 
 # --------------------------------------------------------------------------- registry
