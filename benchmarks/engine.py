@@ -149,7 +149,7 @@ def _clustersim() -> str:
 
 
 def bench_startup(repeat: int = 5) -> None:
-    print("\n## start-up, whole processes (best of %d)" % repeat)
+    print(f"\n## start-up, whole processes (best of {repeat})")
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
         "clustersim --help": [_clustersim(), "--help"],
