@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from clustersim.core.simulation import Simulation
 from clustersim.hardware.device import Device
+from clustersim.hardware.graph import Graph
 from clustersim.hardware.network import FlowNetwork
 from clustersim.hardware.spec import DeviceSpec
 
@@ -30,7 +30,7 @@ class Cluster:
     def __init__(
         self,
         sim: Simulation,
-        graph: nx.Graph,
+        graph: Graph,
         default_spec: DeviceSpec,
         *,
         specs: Mapping[str, DeviceSpec] | None = None,

@@ -42,12 +42,12 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import cached_property
 
-import networkx as nx
 import numpy as np
 import simpy
 
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
+from clustersim.hardware.graph import Graph
 from clustersim.hardware.maxmin import max_min_rates
 from clustersim.hardware.routes import RouteFinder
 
@@ -154,12 +154,13 @@ class FlowNetwork:
 
     Args:
         sim: the simulation (its environment drives time; its tracer gets link spans).
-        graph: undirected networkx graph whose edges carry ``bandwidth`` (bytes/s per direction)
-            and ``latency`` (s), and optionally ``medium`` (the name of a shared medium, whose
+        graph: the topology (a :class:`~clustersim.hardware.graph.Graph`, or a networkx graph)
+            whose edges carry ``bandwidth`` (bytes/s per direction) and ``latency`` (s), and
+            optionally ``medium`` (the name of a shared medium, whose
             capacity is ``graph.graph["media"][name]``); see :mod:`clustersim.hardware.topology`.
     """
 
-    def __init__(self, sim: Simulation, graph: nx.Graph) -> None:
+    def __init__(self, sim: Simulation, graph: Graph) -> None:
         self.sim = sim
         self.env = sim.env
         self.nodes: list[str] = list(graph.nodes)

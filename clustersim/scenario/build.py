@@ -6,12 +6,11 @@ import dataclasses
 from collections.abc import Callable
 from typing import Any, NamedTuple
 
-import networkx as nx
-
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware import topology as topo
 from clustersim.hardware.cluster import Cluster
+from clustersim.hardware.graph import Graph
 from clustersim.hardware.presets import get_device, get_link, is_shared_medium
 from clustersim.hardware.spec import DeviceSpec
 from clustersim.scenario.loader import Scenario, field_error
@@ -70,7 +69,7 @@ def resolve_device(device: DeviceModel | str, path: str) -> DeviceSpec:
 
 def _graph_kwargs(
     scenario: Scenario, link: LinkSpec | None
-) -> tuple[dict[str, Any], Callable[[nx.Graph], list[tuple[str, str, str | None]]]]:
+) -> tuple[dict[str, Any], Callable[[Graph], list[tuple[str, str, str | None]]]]:
     """The builder's keyword arguments, and a function listing the built graph's wireless links
     (``(a, b, medium or None)``) from the shared-medium flags of the links that made them."""
     model = scenario.topology
@@ -86,7 +85,7 @@ def _graph_kwargs(
             )
         return link
 
-    def none(graph: nx.Graph) -> list[tuple[str, str, str | None]]:
+    def none(graph: Graph) -> list[tuple[str, str, str | None]]:
         return []
 
     if kind == "two_level":
@@ -124,7 +123,7 @@ def _graph_kwargs(
             "edge_latency": edge.latency,
         }
 
-        def tiers(graph: nx.Graph) -> list[tuple[str, str, str | None]]:
+        def tiers(graph: Graph) -> list[tuple[str, str, str | None]]:
             wanted = {("device", "edge"): dev.shared, ("edge", "cloud"): edge.shared}
             return [
                 (a, b, None)
@@ -158,7 +157,7 @@ def _graph_kwargs(
         return {"nodes": nodes, "links": links}, none
     spec = need_link()
 
-    def device_links(graph: nx.Graph) -> list[tuple[str, str, str | None]]:
+    def device_links(graph: Graph) -> list[tuple[str, str, str | None]]:
         if not spec.shared:
             return []
         devices = {n for n, k in graph.nodes(data="kind") if k == "device"}

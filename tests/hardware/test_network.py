@@ -445,7 +445,7 @@ def test_routes_are_deterministic_shortest_paths(build):
     routes = all_routes(net)
     _, again = make(build())
     assert all_routes(again) == routes
-    lengths = dict(nx.all_pairs_shortest_path_length(graph))
+    lengths = dict(nx.all_pairs_shortest_path_length(graph.to_networkx()))
     for (a, b), hops in routes.items():
         assert len(hops) == lengths[a][b]
         node = a
