@@ -61,7 +61,7 @@ class Cluster:
         """
         specs = {name: d.spec for name, d in self.devices.items()}
         return Cluster(
-            Simulation(self.sim.seed),
+            Simulation(self.sim.seed, run=self.sim),
             self.graph,
             next(iter(specs.values())),
             specs=specs,
