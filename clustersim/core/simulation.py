@@ -30,14 +30,26 @@ class Simulation:
         seed: the scenario seed.
         tracer: collects spans when tracing is enabled.
         events_processed: SimPy events processed by :meth:`run` so far.
+
+    ``run=`` another simulation makes this one part of the same scenario run (a baseline or a
+    planner's alternative simulated beside the main one): :attr:`run_events` counts them all.
     """
 
-    def __init__(self, seed: int = 0, *, trace: bool = False) -> None:
+    def __init__(
+        self, seed: int = 0, *, trace: bool = False, run: Simulation | None = None
+    ) -> None:
         self.env = simpy.Environment()
         self.seed = int(seed)
         self.tracer = Tracer(enabled=trace)
         self.events_processed = 0
+        self._run_events = run._run_events if run is not None else [0]
         self._watched: list[tuple[str, simpy.Process]] = []
+
+    @property
+    def run_events(self) -> int:
+        """Events processed by this simulation and every one started with ``run=`` it (or with
+        ``run=`` one of those): all the simulations one scenario run performs."""
+        return self._run_events[0]
 
     @property
     def now(self) -> float:
@@ -83,6 +95,7 @@ class Simulation:
                 count += 1
         finally:
             self.events_processed += count
+            self._run_events[0] += count
         if until is None:
             waiting = [name for name, proc in self._watched if proc.is_alive]
             if waiting:

@@ -5,11 +5,11 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-import networkx as nx
 import numpy as np
 
 from clustersim.core.simulation import Simulation
 from clustersim.hardware.device import Device
+from clustersim.hardware.graph import Graph
 from clustersim.hardware.network import FlowNetwork
 from clustersim.hardware.spec import DeviceSpec
 
@@ -30,7 +30,7 @@ class Cluster:
     def __init__(
         self,
         sim: Simulation,
-        graph: nx.Graph,
+        graph: Graph,
         default_spec: DeviceSpec,
         *,
         specs: Mapping[str, DeviceSpec] | None = None,
@@ -61,7 +61,7 @@ class Cluster:
         """
         specs = {name: d.spec for name, d in self.devices.items()}
         return Cluster(
-            Simulation(self.sim.seed),
+            Simulation(self.sim.seed, run=self.sim),
             self.graph,
             next(iter(specs.values())),
             specs=specs,

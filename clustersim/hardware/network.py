@@ -1,4 +1,4 @@
-"""FlowNetwork: full-duplex links shared max-min fairly among the flows that cross them.
+"""FlowNetwork: full-duplex links and shared media, shared max-min fairly among the flows.
 
 A flow is a transfer of ``size`` bytes from one node to another along a fixed route (fewest
 hops; ties broken towards the lowest node index, so routes are deterministic). It first waits
@@ -6,13 +6,28 @@ the sum of the latencies of its hops, then streams at the rate that max-min fair
 it among all streaming flows (see :mod:`clustersim.hardware.maxmin`). Alone on its path it
 therefore takes exactly ``latency + size / bandwidth``.
 
-Performance shape (DESIGN.md §3): callers hand the network whole batches of flows
-(:meth:`FlowNetwork.transfer_all`) built on a reusable :class:`FlowPattern` (routes resolved
-once, stored as numpy incidence arrays). Rates are recomputed only when the set of streaming
-flows changes, and are cached per set of patterns, so a collective that repeats the same
-pattern every step pays for the allocation once. The network keeps one pending wake-up, at the
-next instant a flow starts streaming or finishes, so the event count grows with the number of
-distinct instants, not with the number of flows.
+**Shared media.** A link whose graph edge carries a ``medium`` name (a Wi-Fi access point's
+airtime) also crosses a virtual link of the medium's capacity, one per medium, that every flow
+to or from every station of the medium crosses in either direction. Two stations sending at
+once therefore get half each, a station's upload and download share its airtime (Wi-Fi is half
+duplex), and a station-to-station flow through the access point crosses the medium twice.
+
+**Cost per event** (docs/architecture.md §6). Every live flow is a slot in one set of arrays
+(structure of arrays); callers submit whole batches on a reusable :class:`FlowPattern`. A flow
+whose links carry no other flow is *solo*: its rate is its path's bottleneck, with no
+allocation at all. Flows that share a link belong to a *component group*, the set of flows
+linked to each other through shared links; when a flow starts or ends, only the groups it
+touches are re-solved, so the work of an event depends on what changed, not on everything in
+flight. (A group may keep two flows together after the flow that linked them has ended:
+solving them together gives the same max-min rates as solving them apart.) The next wake-up
+comes from a heap with one entry per group (its earliest activation or completion), and the
+network keeps a single pending SimPy timeout, at the next instant a flow starts streaming or
+finishes, so the event count grows with distinct instants, not with flows.
+
+**Routes** come from breadth-first searches that are resumed, not restarted: each source keeps
+its search state (parents found so far and the queue) in a cache bounded in memory, and a
+query for a farther destination continues where the last one stopped; a node's neighbours are
+scanned in one vectorised step, so the fan-out of a switch costs one numpy operation.
 
 Always-on metrics: bytes per directed link, bytes sent and received per node, and per node the
 time during which it had an outgoing flow in progress (its communication stream's busy time).
@@ -20,24 +35,33 @@ time during which it had an outgoing flow in progress (its communication stream'
 
 from __future__ import annotations
 
+import heapq
 import itertools
-from collections import Counter, deque
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from functools import cached_property
 
-import networkx as nx
 import numpy as np
 import simpy
 
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
+from clustersim.hardware.graph import Graph
 from clustersim.hardware.maxmin import max_min_rates
+from clustersim.hardware.routes import RouteFinder
 
 __all__ = ["FlowNetwork", "FlowPattern"]
 
-_RATE_CACHE_LIMIT = 4096
 _CLOCK_ROUNDING = 4e-16
+_PAIR_PATTERN_LIMIT = 65_536
+"""Single-flow patterns kept by :meth:`FlowNetwork.transfer` (least recently used dropped)."""
 _pattern_ids = itertools.count()
+
+# flow slot states
+_FREE, _LATENT, _STREAMING, _DONE = 0, 1, 2, 3
+# group kinds
+_WAITING, _SOLO, _COMPONENT = 0, 1, 2
 
 
 @dataclass(frozen=True, eq=False)
@@ -46,9 +70,12 @@ class FlowPattern:
 
     Attributes:
         src, dst: node indices of each flow.
-        entry_flow, entry_link: the flow-by-link incidence as COO pairs.
+        entry_flow, entry_link: the flow-by-link incidence as COO pairs, ordered by flow; a
+            flow on a shared medium also crosses the medium's virtual link (index at or above
+            the network's number of real links).
         latency: sum of hop latencies of each flow's route, seconds.
-        bottleneck: smallest link capacity on each flow's route, bytes/s (``inf`` for src == dst).
+        bottleneck: each flow's contention-free rate, bytes/s: the smallest capacity on its
+            route, a medium crossed twice counting half (``inf`` for src == dst).
     """
 
     src: np.ndarray
@@ -64,45 +91,62 @@ class FlowPattern:
         """Number of flows."""
         return int(self.src.size)
 
+    @cached_property
+    def route_lengths(self) -> np.ndarray:
+        """Number of incidence entries of each flow."""
+        return np.bincount(self.entry_flow, minlength=self.size).astype(np.int64)
+
+    @cached_property
+    def route_links(self) -> np.ndarray:
+        """``entry_link`` ordered by flow (each flow's links in route order)."""
+        if self.entry_flow.size and (np.diff(self.entry_flow) < 0).any():
+            return self.entry_link[np.argsort(self.entry_flow, kind="stable")]
+        return self.entry_link
+
+    @cached_property
+    def route_starts(self) -> np.ndarray:
+        """Offset of each flow's first entry in :attr:`route_links`."""
+        return np.cumsum(self.route_lengths) - self.route_lengths
+
+    @cached_property
+    def flow_index(self) -> np.ndarray:
+        """0, 1, ..., size - 1."""
+        return np.arange(self.size, dtype=np.int64)
+
+    @cached_property
+    def link_counts(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct links of the pattern, entries on each)."""
+        return np.unique(self.entry_link, return_counts=True)
+
+    @cached_property
+    def _links_once(self) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct links, index of each entry's link among them), for byte accounting."""
+        return np.unique(self.entry_link, return_inverse=True)
+
+    @cached_property
+    def _ends_once(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        src_u, src_i, src_n = np.unique(self.src, return_inverse=True, return_counts=True)
+        dst_u, dst_i = np.unique(self.dst, return_inverse=True)
+        return src_u, src_i, src_n, dst_u, dst_i
+
 
 class _Batch:
     """Flows submitted together; its event fires when the last one has arrived."""
 
-    __slots__ = (
-        "activate_at",
-        "done",
-        "event",
-        "finish",
-        "label",
-        "n_left",
-        "pattern",
-        "rate",
-        "ref_left",
-        "ref_time",
-        "sizes",
-        "started",
-        "streaming",
-        "submitted",
-    )
+    __slots__ = ("event", "label", "n_left", "pattern", "seq", "sizes", "slots", "submitted")
 
     def __init__(
-        self, pattern: FlowPattern, sizes: np.ndarray, now: float, event: simpy.Event, label: str
-    ) -> None:
-        n = pattern.size
+        self, seq: int, pattern: FlowPattern, sizes: np.ndarray, slots: np.ndarray, now: float,
+        event: simpy.Event, label: str,
+    ) -> None:  # fmt: skip
+        self.seq = seq
         self.pattern = pattern
         self.sizes = sizes
-        self.event = event
+        self.slots = slots
         self.submitted = now
+        self.event = event
         self.label = label
-        self.activate_at = now + pattern.latency
-        self.streaming = np.zeros(n, dtype=bool)
-        self.done = np.zeros(n, dtype=bool)
-        self.rate = np.zeros(n)
-        self.ref_time = self.activate_at.copy()
-        self.ref_left = sizes.astype(float, copy=True)
-        self.finish = np.full(n, np.inf)
-        self.started = np.full(n, np.nan)
-        self.n_left = n
+        self.n_left = pattern.size
 
 
 class FlowNetwork:
@@ -110,19 +154,24 @@ class FlowNetwork:
 
     Args:
         sim: the simulation (its environment drives time; its tracer gets link spans).
-        graph: undirected networkx graph whose edges carry ``bandwidth`` (bytes/s per direction)
-            and ``latency`` (s); see :mod:`clustersim.hardware.topology`.
+        graph: the topology (a :class:`~clustersim.hardware.graph.Graph`, or a networkx graph)
+            whose edges carry ``bandwidth`` (bytes/s per direction) and ``latency`` (s), and
+            optionally ``medium`` (the name of a shared medium, whose
+            capacity is ``graph.graph["media"][name]``); see :mod:`clustersim.hardware.topology`.
     """
 
-    def __init__(self, sim: Simulation, graph: nx.Graph) -> None:
+    def __init__(self, sim: Simulation, graph: Graph) -> None:
         self.sim = sim
         self.env = sim.env
         self.nodes: list[str] = list(graph.nodes)
         self.index: dict[str, int] = {name: i for i, name in enumerate(self.nodes)}
         n_nodes = len(self.nodes)
+        media_capacity: dict[str, float] = dict(graph.graph.get("media", {}))
+        media = sorted({m for _, _, m in graph.edges(data="medium") if m is not None})
         link_ends: list[tuple[int, int]] = []
         capacity: list[float] = []
         latency: list[float] = []
+        medium_of: list[int] = []
         self._link_of: dict[tuple[int, int], int] = {}
         for u, v, attrs in graph.edges(data=True):
             for a, b in ((u, v), (v, u)):
@@ -131,32 +180,85 @@ class FlowNetwork:
                 link_ends.append((ia, ib))
                 capacity.append(float(attrs["bandwidth"]))
                 latency.append(float(attrs["latency"]))
+                medium = attrs.get("medium")
+                medium_of.append(-1 if medium is None else media.index(medium))
+        n_real = len(link_ends)
         self.link_ends = np.array(link_ends, dtype=np.int64).reshape(-1, 2)
         self.capacity = np.array(capacity, dtype=float)
+        """Capacity of each directed link, bytes/s."""
         self.link_latency = np.array(latency, dtype=float)
-        self._neighbours: list[list[int]] = [
-            sorted(self.index[m] for m in graph.neighbors(name)) for name in self.nodes
+        self.media: list[str] = media
+        """Names of the shared media; medium ``k`` is virtual link ``len(capacity) + k``."""
+        medium_cap = []
+        for name in media:
+            own = [c for c, m in zip(capacity, medium_of, strict=True) if m == media.index(name)]
+            medium_cap.append(float(media_capacity.get(name, max(own))))
+        self.medium_capacity = np.array(medium_cap, dtype=float)
+        """Capacity of each shared medium, bytes/s (both directions of all its links)."""
+        self._capacity_all = np.concatenate([self.capacity, self.medium_capacity])
+        self._medium_link = np.array(
+            [n_real + m if m >= 0 else -1 for m in medium_of], dtype=np.int64
+        )
+        self._n_real = n_real
+        neighbours = [
+            np.array(sorted(self.index[m] for m in graph.neighbors(name)), dtype=np.int32)
+            for name in self.nodes
         ]
-        self._parents: dict[int, np.ndarray] = {}
-        self._pair_patterns: dict[tuple[int, int], FlowPattern] = {}
-        # state
-        self._batches: list[_Batch] = []
-        self._rate_cache: dict[tuple, list[np.ndarray]] = {}
-        self._wake_time = np.inf
-        self._wake_generation = 0
+        self._routes_finder = RouteFinder(self.nodes, neighbours, self._link_of)
+        self._pair_patterns: OrderedDict[tuple[int, int], FlowPattern] = OrderedDict()
+        self._init_flow_state(n_links=self._capacity_all.size)
         # always-on metrics
-        self.link_bytes = np.zeros(len(link_ends))
+        self.link_bytes = np.zeros(n_real)
         self.node_bytes_sent = np.zeros(n_nodes)
         self.node_bytes_received = np.zeros(n_nodes)
         self.node_send_busy = np.zeros(n_nodes)
         self._sends_in_flight = np.zeros(n_nodes, dtype=np.int64)
+        self._busy_nodes = np.zeros(0, dtype=np.int64)
         self._busy_clock = 0.0
         self.flows_completed = 0
         self.rate_solves = 0
 
+    def _init_flow_state(self, n_links: int) -> None:
+        cap = 64
+        self._f_state = np.zeros(cap, dtype=np.int8)
+        self._f_group = np.full(cap, -1, dtype=np.int64)
+        self._f_batch = np.zeros(cap, dtype=np.int64)
+        self._f_index = np.zeros(cap, dtype=np.int64)
+        self._f_route = np.zeros(cap, dtype=np.int64)
+        self._f_hops = np.zeros(cap, dtype=np.int64)
+        self._f_activate = np.zeros(cap)
+        self._f_started = np.zeros(cap)
+        self._f_rate = np.zeros(cap)
+        self._f_ref_time = np.zeros(cap)
+        self._f_ref_left = np.zeros(cap)
+        self._f_finish = np.zeros(cap)
+        self._f_bottleneck = np.zeros(cap)
+        self._free = np.arange(cap - 1, -1, -1, dtype=np.int64)
+        self._n_free = cap
+        self._pool = np.zeros(1024, dtype=np.int64)
+        self._pool_top = 0
+        self._pool_live = 0
+        self._l_count = np.zeros(n_links, dtype=np.int64)
+        self._l_group = np.full(n_links, -1, dtype=np.int64)
+        self._l_owner = np.full(n_links, -1, dtype=np.int64)
+        self._batches: dict[int, _Batch] = {}
+        self._batch_seq = itertools.count()
+        self._groups: dict[int, tuple[int, np.ndarray]] = {}
+        self._group_live: dict[int, int] = {}
+        self._group_ids = itertools.count()
+        self._heap: list[tuple[float, int, int]] = []
+        self._stale: set[int] = set()
+        """Groups that lost members since their heap entry was pushed (its time may be early)."""
+        self._heap_seq = itertools.count()
+        self._n_streaming = 0
+        self._wake_time = np.inf
+        self._wake_generation = 0
+
     # ------------------------------------------------------------------ routes
     def link_name(self, link: int) -> str:
-        """Human name of a directed link, e.g. ``"n0->n1"``."""
+        """Human name of a directed link, e.g. ``"n0->n1"``, or of a medium."""
+        if link >= self._n_real:
+            return f"medium {self.media[link - self._n_real]}"
         a, b = self.link_ends[link]
         return f"{self.nodes[a]}->{self.nodes[b]}"
 
@@ -168,50 +270,9 @@ class FlowNetwork:
             shown = ", ".join(self.nodes[:12]) + (" ..." if len(self.nodes) > 12 else "")
             raise InputError(f"unknown node {name!r}; the cluster's nodes are {shown}") from None
 
-    def _bfs_parents(self, src: int, stop_at: int | None = None) -> np.ndarray:
-        """BFS parent array from ``src`` (neighbours in index order: a deterministic tie-break).
-
-        With ``stop_at`` the search ends once that node is reached; the parents found so far
-        are the same as in the full search, so the route is too. Full trees are cached.
-        """
-        parents = self._parents.get(src)
-        if parents is not None:
-            return parents
-        parents = np.full(len(self.nodes), -1, dtype=np.int64)
-        parents[src] = src
-        queue = deque([src])
-        neighbours = self._neighbours
-        while queue:
-            u = queue.popleft()
-            for v in neighbours[u]:
-                if parents[v] < 0:
-                    parents[v] = u
-                    if v == stop_at:
-                        return parents
-                    queue.append(v)
-        self._parents[src] = parents
-        return parents
-
-    def route(self, src: int, dst: int, *, many_from_src: bool = False) -> list[int]:
-        """Directed link indices from ``src`` to ``dst`` (fewest hops, lowest-index tie-break).
-
-        ``many_from_src`` says more routes from ``src`` will follow: the full BFS tree is then
-        built once and cached, instead of an early-exit search per destination.
-        """
-        parents = self._bfs_parents(src, stop_at=None if many_from_src else dst)
-        if parents[dst] < 0:
-            raise InputError(
-                f"no route from {self.nodes[src]} to {self.nodes[dst]}: the topology does not "
-                "connect them"
-            )
-        hops: list[int] = []
-        node = dst
-        while node != src:
-            prev = int(parents[node])
-            hops.append(self._link_of[(prev, node)])
-            node = prev
-        hops.reverse()
-        return hops
+    def route(self, src: int, dst: int) -> list[int]:
+        """Directed link indices from ``src`` to ``dst`` (fewest hops, lowest-index tie-break)."""
+        return self._routes_finder.route(src, dst)
 
     def pattern(
         self, src: Sequence[int] | np.ndarray, dst: Sequence[int] | np.ndarray
@@ -225,15 +286,20 @@ class FlowNetwork:
         entry_link: list[int] = []
         latency = np.zeros(src_arr.size)
         bottleneck = np.full(src_arr.size, np.inf)
-        sources = src_arr.tolist()
-        fan_out = Counter(sources)
-        for i, (s, d) in enumerate(zip(sources, dst_arr.tolist(), strict=True)):
-            hops = self.route(s, d, many_from_src=fan_out[s] > 1) if s != d else []
-            entry_flow.extend([i] * len(hops))
-            entry_link.extend(hops)
-            if hops:
-                latency[i] = float(self.link_latency[hops].sum())
-                bottleneck[i] = float(self.capacity[hops].min())
+        medium_link = self._medium_link
+        for i, (s, d) in enumerate(zip(src_arr.tolist(), dst_arr.tolist(), strict=True)):
+            if s == d:
+                continue
+            hops = self.route(s, d)
+            latency[i] = float(self.link_latency[hops].sum())
+            airtime = [int(m) for m in medium_link[hops] if m >= 0]
+            links = hops + airtime
+            entry_flow.extend([i] * len(links))
+            entry_link.extend(links)
+            rate = float(self.capacity[hops].min())
+            for m in set(airtime):
+                rate = min(rate, float(self._capacity_all[m]) / airtime.count(m))
+            bottleneck[i] = rate
         return FlowPattern(
             src=src_arr,
             dst=dst_arr,
@@ -260,22 +326,28 @@ class FlowNetwork:
             raise ValueError("flow sizes must be finite and non-negative")
         now = self.env.now
         event = simpy.Event(self.env)
-        batch = _Batch(pattern, sizes_arr, now, event, label)
-        if pattern.entry_flow.size:
-            self.link_bytes += np.bincount(
-                pattern.entry_link,
-                weights=sizes_arr[pattern.entry_flow],
-                minlength=self.link_bytes.size,
-            )
-        n_nodes = len(self.nodes)
-        self.node_bytes_sent += np.bincount(pattern.src, weights=sizes_arr, minlength=n_nodes)
-        self.node_bytes_received += np.bincount(pattern.dst, weights=sizes_arr, minlength=n_nodes)
+        self._account_bytes(pattern, sizes_arr)
         if pattern.size == 0:
             event.succeed(np.zeros(0))
             return event
         self._accrue_busy(now)
-        self._sends_in_flight += np.bincount(pattern.src, minlength=n_nodes)
-        self._batches.append(batch)
+        src_u, _, src_n, _, _ = pattern._ends_once
+        before = self._sends_in_flight[src_u]
+        self._sends_in_flight[src_u] = before + src_n
+        if (before == 0).any():
+            self._refresh_busy_nodes()
+        slots = self._allocate(pattern)
+        seq = next(self._batch_seq)
+        self._batches[seq] = _Batch(seq, pattern, sizes_arr, slots, now, event, label)
+        activate = now + pattern.latency
+        self._f_state[slots] = _LATENT
+        self._f_batch[slots] = seq
+        self._f_index[slots] = pattern.flow_index
+        self._f_activate[slots] = activate
+        self._f_rate[slots] = 0.0
+        self._f_ref_left[slots] = sizes_arr
+        self._f_bottleneck[slots] = pattern.bottleneck
+        self._new_group(_WAITING, slots, float(activate.min()), previous=-1)
         self._update()
         return event
 
@@ -288,7 +360,181 @@ class FlowNetwork:
         pattern = self._pair_patterns.get((s, d))
         if pattern is None:
             pattern = self._pair_patterns[(s, d)] = self.pattern([s], [d])
+            if len(self._pair_patterns) > _PAIR_PATTERN_LIMIT:
+                self._pair_patterns.popitem(last=False)
         return self.transfer_all(pattern, [size], label)
+
+    # ------------------------------------------------------------ flow storage
+    def _allocate(self, pattern: FlowPattern) -> np.ndarray:
+        """Slots for the flows of ``pattern``, with their routes copied into the pool."""
+        n = pattern.size
+        while self._n_free < n:
+            self._grow_slots()
+        self._n_free -= n
+        slots = self._free[self._n_free : self._n_free + n][::-1].copy()
+        entries = pattern.route_links.size
+        if self._pool_top + entries > self._pool.size:
+            self._compact_pool(entries)
+        base = self._pool_top
+        self._pool[base : base + entries] = pattern.route_links
+        self._f_route[slots] = base + pattern.route_starts
+        self._f_hops[slots] = pattern.route_lengths
+        self._pool_top += entries
+        self._pool_live += entries
+        return slots
+
+    def _release(self, batch: _Batch) -> None:
+        """Give a completed batch's slots back."""
+        slots = batch.slots
+        self._f_state[slots] = _FREE
+        self._pool_live -= batch.pattern.route_links.size
+        n = slots.size
+        self._free[self._n_free : self._n_free + n] = slots[::-1]
+        self._n_free += n
+
+    def _grow_slots(self) -> None:
+        old = self._f_state.size
+        for name in (
+            "_f_state", "_f_group", "_f_batch", "_f_index", "_f_route", "_f_hops",
+            "_f_activate", "_f_started", "_f_rate", "_f_ref_time", "_f_ref_left", "_f_finish",
+            "_f_bottleneck", "_free",
+        ):  # fmt: skip
+            array = getattr(self, name)
+            grown = np.zeros(2 * old, dtype=array.dtype)
+            grown[:old] = array
+            setattr(self, name, grown)
+        self._f_group[old:] = -1
+        self._free[self._n_free : self._n_free + old] = np.arange(2 * old - 1, old - 1, -1)
+        self._n_free += old
+
+    def _compact_pool(self, need: int) -> None:
+        """Copy the routes of live flows to the front of a pool with room for ``need`` more."""
+        live = np.flatnonzero(self._f_state != _FREE)
+        size = max(self._pool.size, 2 * (self._pool_live + need))
+        pool = np.zeros(size, dtype=np.int64)
+        _, links = self._gather_routes(live)
+        pool[: links.size] = links
+        lengths = self._f_hops[live]
+        self._f_route[live] = np.cumsum(lengths) - lengths
+        self._pool = pool
+        self._pool_top = int(links.size)
+
+    def _whole_batch(self, slots: np.ndarray) -> _Batch | None:
+        """The batch whose slots ``slots`` is (the very array), or None."""
+        batch = self._batches.get(int(self._f_batch[slots[0]]))
+        return batch if batch is not None and batch.slots is slots else None
+
+    def _routes(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(position in ``slots`` of each entry, link of each entry) of the flows in ``slots``."""
+        batch = self._whole_batch(slots)
+        if batch is not None:  # a whole batch, in pattern order: the pattern's own arrays
+            return batch.pattern.entry_flow, batch.pattern.route_links
+        return self._gather_routes(slots)
+
+    def _gather_routes(self, slots: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        lengths = self._f_hops[slots]
+        owner = np.repeat(np.arange(slots.size), lengths)
+        total = owner.size
+        if total == 0:
+            return owner, np.zeros(0, dtype=np.int64)
+        first = np.cumsum(lengths) - lengths
+        offset = np.repeat(self._f_route[slots] - first, lengths)
+        return owner, self._pool[offset + np.arange(total)]
+
+    def _link_counts(self, slots: np.ndarray, links: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """(distinct links, entries on each) of the flows ``slots`` whose entries are ``links``."""
+        batch = self._whole_batch(slots)
+        if batch is not None:
+            return batch.pattern.link_counts
+        return np.unique(links, return_counts=True)
+
+    # ------------------------------------------------------------------ groups
+    def _new_group(self, kind: int, slots: np.ndarray, first_time: float, previous: int) -> int:
+        """Make ``slots`` a group; ``previous`` is their one former group, or -2 if mixed."""
+        gid = next(self._group_ids)
+        self._groups[gid] = (kind, slots)
+        self._group_live[gid] = int(slots.size)
+        if previous == -2:
+            self._leave(self._f_group[slots])
+        elif previous >= 0:
+            self._leave_one(previous, slots.size)
+        self._f_group[slots] = gid
+        if first_time < np.inf:
+            heapq.heappush(self._heap, (first_time, next(self._heap_seq), gid))
+        return gid
+
+    def _leave_one(self, gid: int, count: int) -> None:
+        """``count`` members left group ``gid``."""
+        left = self._group_live[gid] - count
+        if left:
+            self._group_live[gid] = left
+            self._stale.add(gid)
+        else:
+            del self._group_live[gid], self._groups[gid]
+            self._stale.discard(gid)
+
+    def _leave(self, old_groups: np.ndarray) -> None:
+        """Members left the groups ``old_groups`` (one entry per member; -1 is no group)."""
+        old_groups = old_groups[old_groups >= 0]
+        if not old_groups.size:
+            return
+        first = old_groups[0]
+        if (old_groups == first).all():
+            self._leave_one(int(first), old_groups.size)
+            return
+        ids, counts = np.unique(old_groups, return_counts=True)
+        for gid, count in zip(ids.tolist(), counts.tolist(), strict=True):
+            self._leave_one(gid, count)
+
+    def _members(self, gid: int, state: int) -> np.ndarray:
+        """The slots of group ``gid`` still in it and in ``state``.
+
+        A group that lost members since it was last looked at is compacted here, so that an
+        intact group's array is exactly its members (and a whole batch's own slot array while
+        the batch's flows move together, which lets the engine use the pattern's arrays).
+        """
+        kind, slots = self._groups[gid]
+        if gid not in self._stale:  # no member has left: all are there, in the group's state
+            return slots
+        keep = (self._f_group[slots] == gid) & (self._f_state[slots] == state)
+        slots = slots[keep]
+        self._groups[gid] = (kind, slots)  # forget the members that left
+        self._stale.discard(gid)
+        return slots
+
+    def _next_times(self, gid: int) -> tuple[np.ndarray, np.ndarray]:
+        """(members, their next instant): activation for a waiting group, else completion."""
+        if self._groups[gid][0] == _WAITING:
+            members = self._members(gid, _LATENT)
+            return members, self._f_activate[members]
+        members = self._members(gid, _STREAMING)
+        return members, self._f_finish[members]
+
+    def _pop_due(
+        self, horizon: float
+    ) -> tuple[list[tuple[int, np.ndarray]], list[tuple[int, np.ndarray]]]:
+        """(finishing, activating) as (group, slots) parts whose instant is by ``horizon``."""
+        finishing: list[tuple[int, np.ndarray]] = []
+        activating: list[tuple[int, np.ndarray]] = []
+        heap = self._heap
+        while heap and heap[0][0] <= horizon:
+            _, _, gid = heapq.heappop(heap)
+            if gid not in self._groups:
+                continue
+            members, times = self._next_times(gid)
+            due = times <= horizon
+            if due.all():
+                part = members
+            elif due.any():
+                part = members[due]
+            else:
+                part = None
+            if part is not None:
+                target = activating if self._groups[gid][0] == _WAITING else finishing
+                target.append((gid, part))
+            if not due.all():
+                heapq.heappush(heap, (float(times[~due].min()), next(self._heap_seq), gid))
+        return finishing, activating
 
     # ------------------------------------------------------------------ engine
     def _update(self) -> None:
@@ -296,98 +542,206 @@ class FlowNetwork:
         now = self.env.now
         # A wake-up lands at now + (due - now), which can miss ``due`` by one rounding step.
         horizon = now + abs(now) * _CLOCK_ROUNDING
-        changed = False
-        finished: list[_Batch] = []
         self._accrue_busy(now)
-        for batch in self._batches:
-            due = batch.streaming & (batch.finish <= horizon)
-            if due.any():
-                changed = True
-                batch.streaming &= ~due
-                batch.done |= due
-                batch.n_left -= int(due.sum())
-                self._sends_in_flight -= np.bincount(
-                    batch.pattern.src[due], minlength=self._sends_in_flight.size
-                )
-                self._trace_flows(batch, due)
-            starting = ~batch.streaming & ~batch.done & (batch.activate_at <= horizon)
-            if starting.any():
-                changed = True
-                batch.streaming |= starting
-                batch.started[starting] = now
-            if batch.n_left == 0:
-                finished.append(batch)
-        if finished:
-            self._batches = [b for b in self._batches if b.n_left]
-            for batch in finished:
+        while True:
+            finishing, activating = self._pop_due(horizon)
+            if not (finishing or activating):
+                break
+            touched: set[int] = set()
+            completed: list[_Batch] = []
+            for gid, part in finishing:
+                completed.extend(self._finish(gid, part, touched))
+            joined: list[np.ndarray] = []
+            arrives_now = bool(activating) and self._activate(activating, now, touched, joined)
+            if finishing:
+                self._refresh_busy_nodes()
+            for batch in sorted(completed, key=lambda b: b.seq):
                 self.flows_completed += batch.pattern.size
-                batch.event.succeed(batch.finish.copy())
-        if changed and self.sim.tracer.enabled:
-            streaming = sum(int(b.streaming.sum()) for b in self._batches)
-            self.sim.tracer.counter("network", now, {"streaming_flows": streaming})
-        if changed and self._batches:
-            self._reallocate(now)
-            if any(b.n_left and (b.streaming & (b.finish <= now)).any() for b in self._batches):
-                self._update()  # zero-size or src == dst flows arrive the moment they start
-                return
+                batch.event.succeed(self._f_finish[batch.slots].copy())
+                del self._batches[batch.seq]
+                self._release(batch)
+            if self.sim.tracer.enabled:
+                self.sim.tracer.counter("network", now, {"streaming_flows": self._n_streaming})
+            arrives_now |= self._resolve(touched, joined, now)
+            if not arrives_now:
+                break  # nothing arrives at this very instant: wait for the next one
         self._schedule_wakeup(now)
 
-    def _reallocate(self, now: float) -> None:
-        """Recompute max-min rates of the streaming flows; keep finish times where rates hold."""
-        key = tuple(
-            (b.pattern.id, None if b.streaming.all() else b.streaming.tobytes())
-            for b in self._batches
-        )
-        rates = self._rate_cache.get(key)
-        if rates is None:
-            rates = self._solve_rates()
-            if len(self._rate_cache) >= _RATE_CACHE_LIMIT:
-                self._rate_cache.clear()
-            self._rate_cache[key] = rates
-        for batch, new_rate in zip(self._batches, rates, strict=False):
-            moved = batch.streaming & (new_rate != batch.rate)
-            if not moved.any():
-                continue
-            was_streaming = moved & (batch.rate > 0)
-            if was_streaming.any():
-                elapsed = now - batch.ref_time[was_streaming]
-                batch.ref_left[was_streaming] -= batch.rate[was_streaming] * elapsed
-                np.maximum(batch.ref_left, 0.0, out=batch.ref_left)
-            batch.ref_time[moved] = now
-            batch.rate[moved] = new_rate[moved]
-            with np.errstate(divide="ignore", invalid="ignore"):
-                duration = np.where(
-                    np.isinf(new_rate[moved]), 0.0, batch.ref_left[moved] / new_rate[moved]
-                )
-            batch.finish[moved] = now + duration
+    def _finish(self, gid: int, slots: np.ndarray, touched: set[int]) -> list[_Batch]:
+        """Mark ``slots`` (members of ``gid``) arrived; return the batches this completes."""
+        self._f_state[slots] = _DONE
+        self._n_streaming -= slots.size
+        _, links = self._routes(slots)
+        if links.size:
+            ids, counts = self._link_counts(slots, links)
+            left = self._l_count[ids] - counts
+            self._l_count[ids] = left
+            groups = self._l_group[ids]
+            if groups.max() >= 0:
+                touched.update(np.unique(groups[groups >= 0]).tolist())
+                self._l_group[ids[left == 0]] = -1
+        self._leave_one(gid, slots.size)
+        self._f_group[slots] = -1
+        seqs = self._f_batch[slots]
+        if seqs[0] == seqs[-1] and (seqs == seqs[0]).all():
+            parts = [(int(seqs[0]), slots)]
+        else:
+            order = np.argsort(seqs, kind="stable")
+            slots, seqs = slots[order], seqs[order]
+            starts = np.flatnonzero(np.r_[True, seqs[1:] != seqs[:-1]]).tolist()
+            parts = [
+                (int(seqs[a]), slots[a:b])
+                for a, b in zip(starts, [*starts[1:], seqs.size], strict=True)
+            ]
+        completed = []
+        for seq, due in parts:
+            batch = self._batches[seq]
+            batch.n_left -= due.size
+            if due is batch.slots:
+                src_u, _, src_n, _, _ = batch.pattern._ends_once
+                index = batch.pattern.flow_index
+            else:
+                index = self._f_index[due]
+                src_u, src_n = np.unique(batch.pattern.src[index], return_counts=True)
+            self._sends_in_flight[src_u] -= src_n
+            self._trace_flows(batch, index)
+            if batch.n_left == 0:
+                completed.append(batch)
+        return completed
 
-    def _solve_rates(self) -> list[np.ndarray]:
-        self.rate_solves += 1
-        flows, links, offsets = [], [], []
-        offset = 0
-        for batch in self._batches:
-            p = batch.pattern
-            keep = batch.streaming[p.entry_flow]
-            flows.append(p.entry_flow[keep] + offset)
-            links.append(p.entry_link[keep])
-            offsets.append(offset)
-            offset += p.size
-        rates = max_min_rates(np.concatenate(flows), np.concatenate(links), offset, self.capacity)
-        out = []
-        for batch, start in zip(self._batches, offsets, strict=False):
-            r = rates[start : start + batch.pattern.size].copy()
-            r[~batch.streaming] = 0.0
-            out.append(r)
-        return out
+    def _activate(
+        self,
+        parts: list[tuple[int, np.ndarray]],
+        now: float,
+        touched: set[int],
+        joined: list[np.ndarray],
+    ) -> bool:
+        """Start streaming ``parts``; solo flows get their bottleneck rate at once.
+
+        Flows that share a link with another streaming flow are added to ``joined`` (with the
+        solo flows they share with), to be solved together with the groups they touch. Returns
+        whether a solo flow arrives at this very instant (no bytes, or no route).
+        """
+        routed = []
+        for gid, slots in parts:  # every flow's links are counted before any is judged solo
+            self._f_state[slots] = _STREAMING
+            self._f_started[slots] = now
+            self._n_streaming += slots.size
+            owner, links = self._routes(slots)
+            if links.size:
+                ids, counts = self._link_counts(slots, links)
+                self._l_count[ids] += counts
+            routed.append((gid, slots, owner, links))
+        solo_now = False
+        for gid, slots, owner, links in routed:
+            shared = np.zeros(slots.size, dtype=bool) if links.size == 0 else None
+            if shared is None:
+                crowded = self._l_count[links] >= 2
+                if crowded.any():
+                    shared = np.zeros(slots.size, dtype=bool)
+                    shared[owner[crowded]] = True
+                    busy = np.unique(links[crowded])
+                    groups = self._l_group[busy]
+                    touched.update(np.unique(groups[groups >= 0]).tolist())
+                    joined.append(
+                        np.concatenate([slots[shared], self._solo_owners(busy[groups < 0])])
+                    )
+            solo = slots if shared is None or not shared.any() else slots[~shared]
+            if solo.size:
+                self._start_alone(solo, now)
+                solo_owner, solo_links = (owner, links) if solo is slots else self._routes(solo)
+                self._l_owner[solo_links] = solo[solo_owner]
+                self._l_group[solo_links] = -1
+                first = float(self._f_finish[solo].min())
+                self._new_group(_SOLO, solo, first, previous=gid)
+                solo_now |= first <= now
+            if solo is not slots:
+                rest = slots.size - solo.size
+                self._leave_one(gid, rest)
+                self._f_group[slots[shared]] = -1
+        return solo_now
+
+    def _solo_owners(self, links: np.ndarray) -> np.ndarray:
+        """The solo flows streaming on ``links`` (links without a component group).
+
+        ``_l_owner`` may name a flow that has since ended (its slot possibly reused); only a
+        streaming flow in a solo group can be on such a link, and taking one that is not costs
+        nothing but a joint solve that gives it its bottleneck rate again.
+        """
+        owners = self._l_owner[links]
+        owners = owners[(owners >= 0) & (self._f_state[np.maximum(owners, 0)] == _STREAMING)]
+        groups = self._groups
+        solo = [
+            o
+            for o, g in zip(owners.tolist(), self._f_group[owners].tolist(), strict=True)
+            if g in groups and groups[g][0] == _SOLO  # g < 0: just started, already joined
+        ]
+        return np.array(solo, dtype=np.int64)
+
+    def _resolve(self, touched: set[int], joined: list[np.ndarray], now: float) -> bool:
+        """Re-solve the touched groups (and the newly joined flows); True if a flow arrives now."""
+        alive = sorted(g for g in touched if g in self._groups)
+        if joined:
+            parts = [*joined, *(self._members(g, _STREAMING) for g in alive)]
+            merged = [np.unique(np.concatenate(parts))]
+        else:
+            merged = [self._members(g, _STREAMING) for g in alive]
+        arrives_now = False
+        for members in merged:
+            if not members.size:
+                continue
+            owner, links = self._gather_routes(members)
+            self.rate_solves += 1
+            rates = max_min_rates(owner, links, members.size, self._capacity_all)
+            self._set_rates(members, rates, now)
+            first = float(self._f_finish[members].min())
+            gid = self._new_group(_COMPONENT, members, first, previous=-2)
+            self._l_group[links] = gid
+            arrives_now |= first <= now
+        return arrives_now
+
+    def _start_alone(self, slots: np.ndarray, now: float) -> None:
+        """Flows that just started with their links to themselves stream at their bottleneck."""
+        rates = self._f_bottleneck[slots]
+        self._f_ref_time[slots] = now
+        self._f_rate[slots] = rates
+        with np.errstate(divide="ignore", invalid="ignore"):
+            duration = np.where(np.isinf(rates), 0.0, self._f_ref_left[slots] / rates)
+        self._f_finish[slots] = now + duration
+
+    def _set_rates(self, slots: np.ndarray, rates: np.ndarray, now: float) -> None:
+        """Give ``slots`` their new rates; flows whose rate holds keep their finish time."""
+        old = self._f_rate[slots]
+        moved = rates != old
+        if not moved.all():
+            if not moved.any():
+                return
+            slots, rates, old = slots[moved], rates[moved], old[moved]
+        was = old > 0
+        if was.any():
+            s = slots[was]
+            left = self._f_ref_left[s] - old[was] * (now - self._f_ref_time[s])
+            self._f_ref_left[s] = np.maximum(left, 0.0)
+        self._f_ref_time[slots] = now
+        self._f_rate[slots] = rates
+        with np.errstate(divide="ignore", invalid="ignore"):
+            duration = np.where(np.isinf(rates), 0.0, self._f_ref_left[slots] / rates)
+        self._f_finish[slots] = now + duration
 
     def _schedule_wakeup(self, now: float) -> None:
-        next_time = np.inf
-        for batch in self._batches:
-            pending = ~batch.streaming & ~batch.done
-            if pending.any():
-                next_time = min(next_time, float(batch.activate_at[pending].min()))
-            if batch.streaming.any():
-                next_time = min(next_time, float(batch.finish[batch.streaming].min()))
+        heap = self._heap
+        while heap:  # drop entries of ended groups; move early entries of shrunk ones
+            gid = heap[0][2]
+            if gid not in self._groups:
+                heapq.heappop(heap)
+            elif gid in self._stale:
+                heapq.heappop(heap)
+                _, times = self._next_times(gid)
+                if times.size:
+                    heapq.heappush(heap, (float(times.min()), next(self._heap_seq), gid))
+            else:
+                break
+        next_time = heap[0][0] if heap else np.inf
         if next_time == self._wake_time or next_time == np.inf:
             return
         self._wake_time = next_time
@@ -403,6 +757,24 @@ class FlowNetwork:
         self._update()
 
     # ----------------------------------------------------------------- metrics
+    def _account_bytes(self, pattern: FlowPattern, sizes: np.ndarray) -> None:
+        """Add a batch's bytes to the per-link and per-node totals (media are not links)."""
+        if pattern.entry_flow.size:
+            links, local = pattern._links_once
+            per_link = np.bincount(local, weights=sizes[pattern.entry_flow], minlength=links.size)
+            real = links < self._n_real
+            self.link_bytes[links[real]] += per_link[real]
+        if pattern.size:
+            src_u, src_i, _, dst_u, dst_i = pattern._ends_once
+            self.node_bytes_sent[src_u] += np.bincount(src_i, weights=sizes, minlength=src_u.size)
+            self.node_bytes_received[dst_u] += np.bincount(
+                dst_i, weights=sizes, minlength=dst_u.size
+            )
+
+    def _refresh_busy_nodes(self) -> None:
+        """Recompute the nodes with a send in flight (after some count reached or left zero)."""
+        self._busy_nodes = np.flatnonzero(self._sends_in_flight > 0)
+
     def _accrue_busy(self, now: float) -> None:
         """Add the time since the last change to every node with a send in flight.
 
@@ -410,17 +782,21 @@ class FlowNetwork:
         measure of the union of each node's send intervals, however they overlap.
         """
         elapsed = now - self._busy_clock
-        if elapsed > 0:
-            self.node_send_busy[self._sends_in_flight > 0] += elapsed
+        if elapsed > 0 and self._busy_nodes.size:
+            self.node_send_busy[self._busy_nodes] += elapsed
         self._busy_clock = now
 
-    def _trace_flows(self, batch: _Batch, due: np.ndarray) -> None:
+    def _trace_flows(self, batch: _Batch, index: np.ndarray) -> None:
+        """Spans for the flows ``index`` (positions in the batch's pattern) that just arrived."""
         tracer = self.sim.tracer
         if not tracer.enabled:
             return
         p = batch.pattern
-        has_route = np.bincount(p.entry_flow, minlength=p.size) > 0
-        entry_mask = due[p.entry_flow]
+        due = np.zeros(p.size, dtype=bool)
+        due[index] = True
+        has_route = p.route_lengths > 0
+        entry_mask = due[p.entry_flow] & (p.entry_link < self._n_real)
+        slots = batch.slots
         for flow, link in zip(
             p.entry_flow[entry_mask].tolist(), p.entry_link[entry_mask].tolist(), strict=False
         ):
@@ -428,8 +804,8 @@ class FlowNetwork:
                 ("links", self.link_name(link)),
                 batch.label,
                 "network",
-                float(batch.started[flow]),
-                float(batch.finish[flow]),
+                float(self._f_started[slots[flow]]),
+                float(self._f_finish[slots[flow]]),
                 {"bytes": float(batch.sizes[flow])},
             )
         for flow in np.flatnonzero(due & has_route).tolist():
@@ -438,6 +814,12 @@ class FlowNetwork:
                 batch.label,
                 "comm",
                 float(batch.submitted),
-                float(batch.finish[flow]),
+                float(self._f_finish[slots[flow]]),
                 {"to": self.nodes[int(p.dst[flow])], "bytes": float(batch.sizes[flow])},
             )
+
+
+def _joined(parts: list[np.ndarray]) -> np.ndarray:
+    if not parts:
+        return np.zeros(0, dtype=np.int64)
+    return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))

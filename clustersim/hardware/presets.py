@@ -42,8 +42,10 @@ __all__ = [
     "DEVICE_PRESETS",
     "LINK_ALIASES",
     "LINK_PRESETS",
+    "SHARED_MEDIUM_LINKS",
     "get_device",
     "get_link",
+    "is_shared_medium",
 ]
 
 # Unit helpers (private): decimal for rates, binary for capacities.
@@ -470,6 +472,13 @@ LINK_PRESETS: dict[str, tuple[float, float, str]] = {
     ),
 }
 
+SHARED_MEDIUM_LINKS: frozenset[str] = frozenset({"WiFi5", "WiFi6"})
+"""Link presets whose capacity is one medium shared by every station of an access point, in both
+directions: IEEE 802.11 stations of one basic service set contend for the same channel with
+CSMA/CA and only one transmits at a time (IEEE Std 802.11-2020, §10.3, DCF), so the airtime,
+not a per-station full-duplex wire, is what they share. The preset's bandwidth is both the
+medium's capacity and one station's limit."""
+
 LINK_ALIASES: dict[str, str] = {
     "NVLink-H100": "NVLink4",
     "NVLink-A100": "NVLink3",
@@ -570,3 +579,8 @@ def get_link(name: str) -> tuple[float, float]:
     """
     bandwidth, latency, _source = LINK_PRESETS[_resolve("link", name, _LINK_INDEX, LINK_PRESETS)]
     return bandwidth, latency
+
+
+def is_shared_medium(name: str) -> bool:
+    """Whether the link preset ``name`` is a shared medium (see :data:`SHARED_MEDIUM_LINKS`)."""
+    return _resolve("link", name, _LINK_INDEX, LINK_PRESETS) in SHARED_MEDIUM_LINKS

@@ -1,4 +1,4 @@
-"""Cluster topologies as undirected ``networkx.Graph`` objects.
+"""Cluster topologies as undirected graphs (:class:`~clustersim.hardware.graph.Graph`).
 
 Every builder takes keyword-only arguments in SI units (bandwidth in bytes/s, latency in seconds;
 unit strings are parsed by the scenario layer) and returns a graph that follows these conventions,
@@ -11,7 +11,9 @@ which :class:`FlowNetwork` and the scenario layer rely on:
   (an int: the host, machine or pod a device belongs to, for hierarchical algorithms). Optional
   attributes are only present when they have a value.
 * Edge attributes ``bandwidth`` (bytes/s per direction; links are full duplex) and ``latency``
-  (seconds).
+  (seconds). A wireless link also has ``medium``: the name of the shared medium (an access
+  point's airtime) it is on; ``G.graph["media"]`` maps each medium to its capacity (bytes/s,
+  shared by both directions of all its links). See :func:`attach_media`.
 * Device nodes are inserted in rank order. ``G.graph["kind"]`` is the topology kind and
   ``G.graph["devices"]`` the list of device names in rank order.
 * Devices are named ``f"{prefix}{i}"`` (``n0``, ``n1``, ...); switches have descriptive names
@@ -30,13 +32,13 @@ import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-import networkx as nx
-
 from clustersim.errors import InputError
+from clustersim.hardware.graph import Graph
 
 __all__ = [
     "BUILDERS",
     "DESCRIPTIONS",
+    "attach_media",
     "custom",
     "edge_cloud",
     "expand_names",
@@ -137,14 +139,14 @@ def _check_preset(kind: str, param: str, value: Any) -> str | None:
 # --------------------------------------------------------------------------- graph helpers
 
 
-def _new_graph(kind: str, **attrs: Any) -> nx.Graph:
-    G = nx.Graph()
+def _new_graph(kind: str, **attrs: Any) -> Graph:
+    G = Graph()
     G.graph["kind"] = kind
     G.graph.update(attrs)
     return G
 
 
-def _add_device(G: nx.Graph, name: str, *, role: str = "worker", **attrs: Any) -> None:
+def _add_device(G: Graph, name: str, *, role: str = "worker", **attrs: Any) -> None:
     if name in G:
         raise InputError(
             f"{G.graph['kind']} topology: node name {name!r} is used twice; "
@@ -153,7 +155,7 @@ def _add_device(G: nx.Graph, name: str, *, role: str = "worker", **attrs: Any) -
     G.add_node(name, kind=DEVICE, role=role, **{k: v for k, v in attrs.items() if v is not None})
 
 
-def _add_switch(G: nx.Graph, name: str, *, role: str = "switch", **attrs: Any) -> None:
+def _add_switch(G: Graph, name: str, *, role: str = "switch", **attrs: Any) -> None:
     if name in G:
         raise InputError(
             f"{G.graph['kind']} topology: switch name {name!r} is also a device name; "
@@ -162,11 +164,11 @@ def _add_switch(G: nx.Graph, name: str, *, role: str = "switch", **attrs: Any) -
     G.add_node(name, kind=SWITCH, role=role, **{k: v for k, v in attrs.items() if v is not None})
 
 
-def _link(G: nx.Graph, a: str, b: str, bandwidth: float, latency: float) -> None:
+def _link(G: Graph, a: str, b: str, bandwidth: float, latency: float) -> None:
     G.add_edge(a, b, bandwidth=bandwidth, latency=latency)
 
 
-def _finish(G: nx.Graph) -> nx.Graph:
+def _finish(G: Graph) -> Graph:
     """Record the device list in rank (insertion) order, validate and return ``G``."""
     G.graph["devices"] = [n for n, d in G.nodes(data=True) if d.get("kind") == DEVICE]
     validate(G)
@@ -176,7 +178,7 @@ def _finish(G: nx.Graph) -> nx.Graph:
 # --------------------------------------------------------------------------- validation
 
 
-def _label(G: nx.Graph) -> str:
+def _label(G: Graph) -> str:
     kind = G.graph.get("kind")
     return f"{kind} topology" if kind else "topology"
 
@@ -188,9 +190,18 @@ def _abbrev(names: Sequence[Any], limit: int = 3) -> str:
     return "{" + shown + "}"
 
 
-def _describe_components(G: nx.Graph, limit: int = 4) -> str:
+def _components(G: Any) -> list[set[Any]]:
+    """Connected components of a :class:`Graph`, or of a networkx graph handed in."""
+    if isinstance(G, Graph):
+        return G.connected_components()
+    import networkx as nx
+
+    return list(nx.connected_components(G))
+
+
+def _describe_components(G: Graph, limit: int = 4) -> str:
     order = {n: i for i, n in enumerate(G.nodes)}
-    comps = [sorted(c, key=order.__getitem__) for c in nx.connected_components(G)]
+    comps = [sorted(c, key=order.__getitem__) for c in _components(G)]
     comps.sort(key=lambda c: order[c[0]])
     first, rest = _abbrev(comps[0]), [_abbrev(c) for c in comps[1:limit]]
     if len(comps) > limit:
@@ -199,7 +210,7 @@ def _describe_components(G: nx.Graph, limit: int = 4) -> str:
     return f"{first} cannot reach {others}"
 
 
-def _edge_value_error(G: nx.Graph, u: Any, v: Any, attr: str, data: Mapping[str, Any]) -> str:
+def _edge_value_error(G: Graph, u: Any, v: Any, attr: str, data: Mapping[str, Any]) -> str:
     """Return an error message if edge attribute ``attr`` is invalid, else ``""``."""
     unit, positive = ("bytes/s", True) if attr == "bandwidth" else ("seconds", False)
     what = "a positive" if positive else "a non-negative"
@@ -217,17 +228,21 @@ def _edge_value_error(G: nx.Graph, u: Any, v: Any, attr: str, data: Mapping[str,
     return ""
 
 
-def validate(G: nx.Graph) -> None:
+def validate(G: Graph) -> None:
     """Check that ``G`` is a usable topology; raise :class:`InputError` otherwise.
 
-    The graph must be an undirected simple ``networkx.Graph``, non-empty and connected; every
+    The graph must be an undirected simple graph (a :class:`Graph`, or a ``networkx.Graph``),
+    non-empty and connected; every
     node has ``kind`` "device" or "switch"; every edge has a positive finite ``bandwidth``
     (bytes/s) and a non-negative finite ``latency`` (s); there are no self-loops; there are at
     least 2 device nodes; and ``G.graph["devices"]``, when present, lists exactly the device
     nodes in insertion (rank) order.
     """
-    if not isinstance(G, nx.Graph) or G.is_directed() or G.is_multigraph():
-        raise InputError(f"topology must be an undirected networkx.Graph, got {type(G).__name__}")
+    if not callable(getattr(G, "is_directed", None)) or G.is_directed() or G.is_multigraph():
+        raise InputError(
+            "topology must be an undirected graph (clustersim.hardware.graph.Graph or an "
+            f"undirected networkx.Graph), got {type(G).__name__}"
+        )
     label = _label(G)
     if G.number_of_nodes() == 0:
         raise InputError(f"{label} is empty; expected at least 2 device nodes")
@@ -243,7 +258,7 @@ def validate(G: nx.Graph) -> None:
             message = _edge_value_error(G, u, v, attr, data)
             if message:
                 raise InputError(message)
-    if not nx.is_connected(G):
+    if len(_components(G)) > 1:
         raise InputError(f"{label} is disconnected: {_describe_components(G)}")
     devices = [n for n, d in G.nodes(data=True) if d["kind"] == DEVICE]
     if len(devices) < 2:
@@ -262,7 +277,7 @@ def validate(G: nx.Graph) -> None:
 # --------------------------------------------------------------------------- builders
 
 
-def ring(*, nodes: int, bandwidth: float, latency: float, prefix: str = "n") -> nx.Graph:
+def ring(*, nodes: int, bandwidth: float, latency: float, prefix: str = "n") -> Graph:
     """A ring: device i is linked to devices i-1 and i+1 (mod ``nodes``).
 
     The ring is the topology that ring all-reduce maps onto (Patarasuk & Yuan, "Bandwidth
@@ -283,7 +298,7 @@ def ring(*, nodes: int, bandwidth: float, latency: float, prefix: str = "n") -> 
     return _finish(G)
 
 
-def fully_connected(*, nodes: int, bandwidth: float, latency: float, prefix: str = "n") -> nx.Graph:
+def fully_connected(*, nodes: int, bandwidth: float, latency: float, prefix: str = "n") -> Graph:
     """A complete graph: every pair of devices has a dedicated link (n(n-1)/2 links).
 
     An idealised all-to-all fabric, e.g. GPUs behind an NVSwitch when each pair is treated as
@@ -313,7 +328,7 @@ def switch(
     uplink_bandwidth: float | None = None,
     uplink_latency: float | None = None,
     prefix: str = "n",
-) -> nx.Graph:
+) -> Graph:
     """Devices behind one switch (a star), or a two-tier leaf/spine tree of switches.
 
     ``groups == 1``: every device is linked to the switch ``"sw"``. ``groups > 1``: the devices
@@ -383,7 +398,7 @@ def switch(
 
 def tree(
     *, nodes: int, bandwidth: float, latency: float, arity: int = 2, prefix: str = "n"
-) -> nx.Graph:
+) -> Graph:
     """A (thin) tree of switches with the devices as leaves; every link has ``bandwidth``.
 
     Devices are attached ``arity`` per bottom switch, and switches are joined ``arity`` per
@@ -426,9 +441,7 @@ def tree(
     return _finish(G)
 
 
-def torus2d(
-    *, rows: int, cols: int, bandwidth: float, latency: float, prefix: str = "n"
-) -> nx.Graph:
+def torus2d(*, rows: int, cols: int, bandwidth: float, latency: float, prefix: str = "n") -> Graph:
     """A 2-D torus: device (r, c) is linked to its four neighbours with wrap-around.
 
     Device (r, c) is ``f"{prefix}{r * cols + c}"`` with node attributes ``row`` and ``col``.
@@ -458,7 +471,7 @@ def torus2d(
     return _finish(G)
 
 
-def fat_tree(*, k: int, bandwidth: float, latency: float, prefix: str = "n") -> nx.Graph:
+def fat_tree(*, k: int, bandwidth: float, latency: float, prefix: str = "n") -> Graph:
     """The k-ary fat-tree of Al-Fares, Loukissas & Vahdat, SIGCOMM 2008, §3.
 
     ``k`` pods, each with ``k/2`` edge switches ``"pod{p}.edge{e}"`` and ``k/2`` aggregation
@@ -513,7 +526,7 @@ def two_level(
     inter_bandwidth: float,
     inter_latency: float,
     prefix: str = "n",
-) -> nx.Graph:
+) -> Graph:
     """Multi-GPU machines: all-to-all inside a machine, one NIC per GPU to a network switch.
 
     ``nodes`` machines of ``gpus_per_node`` GPUs; GPU j of machine i is ``f"{prefix}{i}g{j}"``
@@ -562,7 +575,7 @@ def edge_cloud(
     device_preset: str | None = None,
     edge_preset: str | None = None,
     cloud_preset: str | None = None,
-) -> nx.Graph:
+) -> Graph:
     """A three-tier device/edge/cloud hierarchy, as in hierarchical federated learning.
 
     Devices ``"dev{i}"`` (tier "device"), edge servers ``"edge{j}"`` (tier "edge") and one
@@ -653,7 +666,8 @@ def expand_names(pattern: str) -> list[str]:
 
 
 _NODE_FIELDS = ("name", "kind", "role", "preset", "tier", "group")
-_LINK_FIELDS = ("a", "b", "bandwidth", "latency")
+_LINK_FIELDS = ("a", "b", "bandwidth", "latency", "medium")
+_LINK_REQUIRED = ("a", "b", "bandwidth", "latency")
 
 
 def _check_fields(where: str, item: Any, allowed: Sequence[str], required: Sequence[str]) -> None:
@@ -679,12 +693,14 @@ def _as_list(param: str, value: Any) -> list[Any]:
     return list(value)
 
 
-def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> nx.Graph:
+def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, Any]]) -> Graph:
     """A topology given node by node and link by link.
 
     ``nodes`` is a list of ``{name, kind="device", role=..., preset=None, tier=None,
     group=None}``; ``role`` defaults to "worker" for devices and "switch" for switches. ``links``
-    is a list of ``{a, b, bandwidth, latency}``. Names may contain one bracket range (see
+    is a list of ``{a, b, bandwidth, latency}`` and an optional ``medium``: the name of the
+    shared medium the link is on, or ``True`` for its access point's (see :func:`attach_media`).
+    Names may contain one bracket range (see
     :func:`expand_names`): a node pattern declares every member with the same attributes; in a
     link, a single name against a range makes a star (each member linked to the single name)
     and two ranges of equal length are zipped pairwise. Devices are ranked in declaration
@@ -693,6 +709,7 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
     kind = "custom"
     node_list = _as_list("nodes", nodes)
     link_list = _as_list("links", links)
+    wireless: list[tuple[str, str, str | None]] = []
     G = _new_graph(kind)
     for idx, spec in enumerate(node_list):
         where = f"nodes[{idx}]"
@@ -751,7 +768,7 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
             )
 
     for idx, spec in enumerate(link_list):
-        _check_fields(f"links[{idx}]", spec, _LINK_FIELDS, _LINK_FIELDS)
+        _check_fields(f"links[{idx}]", spec, _LINK_FIELDS, _LINK_REQUIRED)
         a_pat, b_pat = spec["a"], spec["b"]
         a_names, b_names = expand_names(a_pat), expand_names(b_pat)
         desc = f"link {a_pat}-{b_pat}"
@@ -787,13 +804,53 @@ def custom(*, nodes: Sequence[Mapping[str, Any]], links: Sequence[Mapping[str, A
                     "expected each pair of nodes to be linked at most once"
                 )
             _link(G, a, b, bandwidth, latency)
+            medium = spec.get("medium")
+            if medium is not None and medium is not False:
+                wireless.append((a, b, None if medium is True else medium))
+    attach_media(G, wireless)
     return _finish(G)
+
+
+# --------------------------------------------------------------------------- shared media
+
+
+def _access_point(G: Graph, a: str, b: str) -> str:
+    """The medium a wireless link joins by default: its switch end (``b`` first), else the
+    edge server or cloud end of an edge_cloud link, else the link itself (``"a-b"``)."""
+    for end in (b, a):
+        if G.nodes[end].get("kind") == SWITCH:
+            return end
+    for end in (b, a):
+        if G.nodes[end].get("tier") in ("edge", "cloud"):
+            return end
+    return f"{a}-{b}"
+
+
+def attach_media(G: Graph, links: Iterable[tuple[str, str, str | None]]) -> None:
+    """Put the links ``(a, b, medium)`` on shared media; ``medium`` None picks the access point.
+
+    Every link on one medium shares its capacity (the largest of their bandwidths) in both
+    directions: two stations sending at once get half each, as on one Wi-Fi channel. A link
+    keeps its own bandwidth as the per-station limit.
+    """
+    media: dict[str, float] = G.graph.setdefault("media", {})
+    for a, b, name in links:
+        if not G.has_edge(a, b):
+            raise InputError(f"no link between {a!r} and {b!r} to put on a shared medium")
+        if not isinstance(name, str | None) or name == "":
+            raise InputError(
+                f"link {a}-{b}: medium {name!r} is not a name; expected a non-empty string"
+            )
+        medium = _access_point(G, a, b) if name is None else name
+        edge = G.edges[a, b]
+        edge["medium"] = medium
+        media[medium] = max(media.get(medium, 0.0), float(edge["bandwidth"]))
 
 
 # --------------------------------------------------------------------------- registry
 
 
-BUILDERS: dict[str, Callable[..., nx.Graph]] = {
+BUILDERS: dict[str, Callable[..., Graph]] = {
     "ring": ring,
     "fully_connected": fully_connected,
     "switch": switch,

@@ -3,24 +3,34 @@
 from __future__ import annotations
 
 import dataclasses
-from typing import Any
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware import topology as topo
 from clustersim.hardware.cluster import Cluster
-from clustersim.hardware.presets import get_device, get_link
+from clustersim.hardware.graph import Graph
+from clustersim.hardware.presets import get_device, get_link, is_shared_medium
 from clustersim.hardware.spec import DeviceSpec
 from clustersim.scenario.loader import Scenario, field_error
 from clustersim.scenario.schema import DeviceModel, LinkModel
 
-__all__ = ["build_cluster", "resolve_device", "resolve_link"]
+__all__ = ["LinkSpec", "build_cluster", "resolve_device", "resolve_link"]
+
+
+class LinkSpec(NamedTuple):
+    """A resolved link: bandwidth (bytes/s per direction), latency (s), on a shared medium?"""
+
+    bandwidth: float
+    latency: float
+    shared: bool = False
 
 
 def resolve_link(
-    link: LinkModel | str | None, path: str, fallback: tuple[float, float] | None = None
-) -> tuple[float, float]:
-    """(bandwidth B/s, latency s) of a link given as a preset name or a mapping."""
+    link: LinkModel | str | None, path: str, fallback: LinkSpec | None = None
+) -> LinkSpec:
+    """A link given as a preset name or a mapping; Wi-Fi presets are shared media by default."""
     if link is None:
         if fallback is None:
             raise InputError(
@@ -29,7 +39,7 @@ def resolve_link(
             )
         return fallback
     if isinstance(link, str):
-        return get_link(link)
+        return LinkSpec(*get_link(link), is_shared_medium(link))
     bandwidth, latency = get_link(link.preset) if link.preset else (None, 0.0)
     if link.bandwidth is not None:
         bandwidth = link.bandwidth
@@ -37,7 +47,10 @@ def resolve_link(
         latency = link.latency
     if bandwidth is None:
         raise InputError(f"{path}.bandwidth: required when no preset is given")
-    return float(bandwidth), float(latency)
+    shared = link.shared
+    if shared is None:
+        shared = bool(link.preset) and is_shared_medium(link.preset)
+    return LinkSpec(float(bandwidth), float(latency), shared)
 
 
 def resolve_device(device: DeviceModel | str, path: str) -> DeviceSpec:
@@ -54,13 +67,17 @@ def resolve_device(device: DeviceModel | str, path: str) -> DeviceSpec:
     return DeviceSpec(**values)
 
 
-def _graph_kwargs(scenario: Scenario, link: tuple[float, float] | None) -> dict[str, Any]:
+def _graph_kwargs(
+    scenario: Scenario, link: LinkSpec | None
+) -> tuple[dict[str, Any], Callable[[Graph], list[tuple[str, str, str | None]]]]:
+    """The builder's keyword arguments, and a function listing the built graph's wireless links
+    (``(a, b, medium or None)``) from the shared-medium flags of the links that made them."""
     model = scenario.topology
     params = model.model_dump(exclude={"kind"})
     kind = model.kind  # type: ignore[attr-defined]
     path = "cluster.topology"
 
-    def need_link() -> tuple[float, float]:
+    def need_link() -> LinkSpec:
         if link is None:
             raise InputError(
                 f"cluster.link: required for topology kind {kind!r}; give a preset "
@@ -68,32 +85,53 @@ def _graph_kwargs(scenario: Scenario, link: tuple[float, float] | None) -> dict[
             )
         return link
 
+    def none(graph: Graph) -> list[tuple[str, str, str | None]]:
+        return []
+
     if kind == "two_level":
         intra = resolve_link(model.intra_link, f"{path}.intra_link")  # type: ignore[attr-defined]
         inter = resolve_link(
-            model.inter_link,
-            f"{path}.inter_link",  # type: ignore[attr-defined]
+            model.inter_link,  # type: ignore[attr-defined]
+            f"{path}.inter_link",
             fallback=link,
         )
+        for name, spec in (("intra_link", intra), ("inter_link", inter)):
+            if spec.shared:
+                raise InputError(
+                    f"{path}.{name}: two_level models wired machines; a shared wireless medium "
+                    "is expected only on switch, edge_cloud or custom topologies (or set "
+                    "shared: false)"
+                )
         del params["intra_link"], params["inter_link"]
-        return {
+        kwargs = {
             **params,
-            "intra_bandwidth": intra[0],
-            "intra_latency": intra[1],
-            "inter_bandwidth": inter[0],
-            "inter_latency": inter[1],
+            "intra_bandwidth": intra.bandwidth,
+            "intra_latency": intra.latency,
+            "inter_bandwidth": inter.bandwidth,
+            "inter_latency": inter.latency,
         }
+        return kwargs, none
     if kind == "edge_cloud":
         dev = resolve_link(model.device_link, f"{path}.device_link")  # type: ignore[attr-defined]
         edge = resolve_link(model.edge_link, f"{path}.edge_link")  # type: ignore[attr-defined]
         del params["device_link"], params["edge_link"]
-        return {
+        kwargs = {
             **params,
-            "device_bandwidth": dev[0],
-            "device_latency": dev[1],
-            "edge_bandwidth": edge[0],
-            "edge_latency": edge[1],
+            "device_bandwidth": dev.bandwidth,
+            "device_latency": dev.latency,
+            "edge_bandwidth": edge.bandwidth,
+            "edge_latency": edge.latency,
         }
+
+        def tiers(graph: Graph) -> list[tuple[str, str, str | None]]:
+            wanted = {("device", "edge"): dev.shared, ("edge", "cloud"): edge.shared}
+            return [
+                (a, b, None)
+                for a, b in graph.edges
+                if wanted.get((graph.nodes[a].get("tier"), graph.nodes[b].get("tier")))
+            ]
+
+        return kwargs, tiers
     if kind == "custom":
         nodes = [{k: v for k, v in n.items() if v is not None} for n in params["nodes"]]
         links = []
@@ -104,13 +142,28 @@ def _graph_kwargs(scenario: Scenario, link: tuple[float, float] | None) -> dict[
                     raise InputError(
                         f"{where}: needs a preset or a bandwidth, or a cluster.link to default to"
                     )
-                bw, lat = link[0], link[1] if entry.latency is None else entry.latency
+                lat = link.latency if entry.latency is None else entry.latency
+                spec = LinkSpec(link.bandwidth, lat, link.shared)
+                if entry.shared is not None:
+                    spec = spec._replace(shared=entry.shared)
             else:
-                bw, lat = resolve_link(entry, where)
-            links.append({"a": entry.a, "b": entry.b, "bandwidth": bw, "latency": lat})
-        return {"nodes": nodes, "links": links}
-    bandwidth, latency = need_link()
-    return {**params, "bandwidth": bandwidth, "latency": latency}
+                spec = resolve_link(entry, where)
+            medium: str | bool | None = entry.medium if entry.medium is not None else spec.shared
+            links.append(
+                {"a": entry.a, "b": entry.b, "bandwidth": spec.bandwidth, "latency": spec.latency}
+                | ({"medium": medium} if medium else {})
+            )
+
+        return {"nodes": nodes, "links": links}, none
+    spec = need_link()
+
+    def device_links(graph: Graph) -> list[tuple[str, str, str | None]]:
+        if not spec.shared:
+            return []
+        devices = {n for n, k in graph.nodes(data="kind") if k == "device"}
+        return [(a, b, None) for a, b in graph.edges if a in devices or b in devices]
+
+    return {**params, "bandwidth": spec.bandwidth, "latency": spec.latency}, device_links
 
 
 def build_cluster(scenario: Scenario, sim: Simulation) -> Cluster:
@@ -121,12 +174,13 @@ def build_cluster(scenario: Scenario, sim: Simulation) -> Cluster:
         link = None
         if cluster_model.link is not None:
             link = resolve_link(cluster_model.link, "cluster.link")
-        kwargs = _graph_kwargs(scenario, link)
+        kwargs, wireless = _graph_kwargs(scenario, link)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
     kind = scenario.topology.kind  # type: ignore[attr-defined]
     try:
         graph = topo.BUILDERS[kind](**kwargs)
+        topo.attach_media(graph, wireless(graph))
     except InputError as exc:
         raise field_error(source, "cluster.topology", str(exc)) from None
     try:

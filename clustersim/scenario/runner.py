@@ -58,10 +58,12 @@ def run_scenario(scenario: Scenario, *, trace: bool = False) -> Result:
         analytic = kind.analytic(plan) if kind.analytic else {}
     except InputError as exc:
         raise _located(scenario, exc) from None
+    # every simulation the run performed (baselines and alternatives on fresh clusters too)
+    metrics = {**outcome.metrics, "sim_events": sim.run_events}
     return Result(
         scenario=scenario.name,
         seed=scenario.seed,
-        metrics=to_plain(outcome.metrics),
+        metrics=to_plain(metrics),
         analytic=to_plain(analytic),
         checks=to_plain(outcome.checks),
         wall_s=time.perf_counter() - started,

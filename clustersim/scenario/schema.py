@@ -39,6 +39,11 @@ class LinkModel(Strict):
     preset: str | None = None
     bandwidth: Rate | None = Field(None, description="per direction, e.g. 50 GiB/s or 100 Gbps")
     latency: Seconds | None = Field(None, description="one-way, e.g. 500 ns")
+    shared: bool | None = Field(
+        None,
+        description="a shared medium (Wi-Fi airtime) rather than a full-duplex wire; default: "
+        "true for the Wi-Fi presets",
+    )
 
     @field_validator("bandwidth")
     @classmethod
@@ -187,6 +192,11 @@ class CustomLink(LinkModel):
 
     a: str
     b: str
+    medium: str | None = Field(
+        None,
+        description="name of the shared medium the link is on (links naming one medium share "
+        "its airtime); a shared link without it joins its access point's (the switch end)",
+    )
 
 
 class CustomTopology(Strict):

@@ -214,3 +214,20 @@ def test_empty_simulation_runs_and_counts_nothing():
 def test_tracing_is_opt_in():
     assert not Simulation().tracer.enabled
     assert Simulation(trace=True).tracer.enabled
+
+
+def test_run_events_count_every_simulation_of_a_run():
+    main = Simulation(3)
+    side = Simulation(3, run=main)
+    other = Simulation(3)
+
+    def ticks(sim: Simulation, n: int):
+        for _ in range(n):
+            yield sim.env.timeout(1.0)
+
+    for sim, n in ((main, 4), (side, 7), (other, 2)):
+        sim.process(ticks(sim, n), "ticks")
+        sim.run()
+    assert main.events_processed < main.run_events == side.run_events
+    assert main.run_events == main.events_processed + side.events_processed
+    assert other.run_events == other.events_processed

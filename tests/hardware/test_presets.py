@@ -322,7 +322,15 @@ def test_public_api():
         "DEVICE_PRESETS",
         "LINK_ALIASES",
         "LINK_PRESETS",
+        "SHARED_MEDIUM_LINKS",
         "get_device",
         "get_link",
+        "is_shared_medium",
     }
     assert "GiB" in presets.__doc__ and "per direction" in presets.__doc__.lower()
+
+
+def test_wifi_presets_are_shared_media_and_wires_are_not():
+    assert presets.is_shared_medium("WiFi5") and presets.is_shared_medium("802.11ax")
+    assert not presets.is_shared_medium("1GbE") and not presets.is_shared_medium("LTE")
+    assert set(presets.LINK_PRESETS) >= presets.SHARED_MEDIUM_LINKS
