@@ -135,7 +135,6 @@ def simulate(plan: CollectivePlan) -> Outcome:
         "busbw_Bps": algbw * bus_factor(params.op, p),
         "ranks": p,
         "bytes_sent_per_rank": net.node_bytes_sent[rank_nodes],
-        "sim_events": sim.events_processed,
     }
     checks = {}
     if padded is not None and inputs is not None:

@@ -314,7 +314,6 @@ def simulate(plan: SpeculativePlan) -> Outcome:
         metrics["draft_busy_s"] = log.draft_busy_s
         metrics["overlap_s"] = log.overlap_s
     metrics |= cluster.standard_metrics()
-    metrics["sim_events"] = cluster.sim.events_processed
     checks = _checks(plan) if params.verify else {}
     return Outcome(metrics=metrics, checks=checks)
 

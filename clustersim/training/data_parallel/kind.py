@@ -252,7 +252,6 @@ def _train(
             }
         )
         checks = trainer.checks(iters)
-    metrics["sim_events"] = sim.events_processed
     return metrics, checks
 
 
@@ -272,7 +271,6 @@ def simulate(plan: DataParallelPlan) -> Outcome:
             metrics["dense_final_loss"] = dense["final_loss"]
             metrics["dense_train_loss_curve"] = dense["train_loss_curve"]
             metrics["dense_test_accuracy_curve"] = dense["test_accuracy_curve"]
-        metrics["sim_events"] += dense["sim_events"]
     return Outcome(metrics=metrics, checks=checks)
 
 

@@ -198,7 +198,6 @@ def simulate(plan: ParameterServerPlan) -> Outcome:
                 "clock_gap_max": run.clock_gap_max,
             }
         )
-    metrics["sim_events"] = sim.events_processed
     checks = {"ps_aggregate_equals_sum": verifier.record()} if verifier is not None else {}
     return Outcome(metrics=metrics, checks=checks)
 

@@ -560,7 +560,6 @@ def run_layout(
             "microbatch_samples": b,
             "devices_used": len(layout.placement),
             "microbatches_simulated": total,
-            "sim_events": sim.events_processed,
         }
     )
     checks: dict[str, Any] = {}

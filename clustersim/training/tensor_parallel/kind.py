@@ -126,7 +126,6 @@ def simulate(plan: TensorParallelPlan) -> Outcome:
         "allreduces_per_layer": len(plan.allreduce_sizes),
         "params_bytes_per_device": _params_per_device(params),
         **cluster.standard_metrics(),
-        "sim_events": cluster.sim.events_processed,
     }
     checks = {"tensor_parallel_equals_dense": replay.check()} if replay is not None else {}
     return Outcome(metrics=metrics, checks=checks)
