@@ -14,7 +14,14 @@ import importlib
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from clustersim.kinds.contract import Outcome, WorkloadKind, check, register, registered
+    from clustersim.kinds.contract import (
+        Outcome,
+        Work,
+        WorkloadKind,
+        check,
+        register,
+        registered,
+    )
     from clustersim.kinds.validation import (
         known_name,
         positive,
@@ -25,6 +32,7 @@ if TYPE_CHECKING:
 
 __all__ = [
     "Outcome",
+    "Work",
     "WorkloadKind",
     "check",
     "known_name",

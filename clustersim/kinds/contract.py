@@ -22,7 +22,7 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["Outcome", "WorkloadKind", "check", "register", "registered"]
+__all__ = ["Outcome", "Work", "WorkloadKind", "check", "register", "registered"]
 
 
 def _finite(value: Any) -> bool:
@@ -56,6 +56,24 @@ class Outcome:
 
 
 @dataclass(frozen=True)
+class Work:
+    """What a run will cost, estimated from its plan before anything runs.
+
+    Attributes:
+        events: SimPy events the simulation will process (an estimate within a small factor).
+        memory_bytes: bytes of numpy arrays the numeric replay will hold at once (0 when
+            nothing is replayed).
+        knob: the parameter to lower for fewer events (``workload.iterations``).
+        memory_knob: the parameter to lower for less memory (default: ``knob``).
+    """
+
+    events: int
+    memory_bytes: float = 0.0
+    knob: str = "workload"
+    memory_knob: str = ""
+
+
+@dataclass(frozen=True)
 class WorkloadKind:
     """One workload kind.
 
@@ -68,6 +86,8 @@ class WorkloadKind:
         simulate: ``(plan) -> Outcome``.
         analytic: ``(plan) -> dict`` of closed-form predictions, or None without one.
         details: lines for ``clustersim list`` (the algorithms and their formulas), or None.
+        estimate: ``(plan) -> Work``, the run's cost estimated before it starts, so that a run
+            far beyond the machine is refused with the estimate and the knob to turn, or None.
     """
 
     name: str
@@ -77,6 +97,7 @@ class WorkloadKind:
     simulate: Callable[[Any], Outcome]
     analytic: Callable[[Any], dict[str, Any]] | None = None
     details: Callable[[], list[str]] | None = None
+    estimate: Callable[[Any], Work] | None = None
 
 
 _EXTRA: dict[str, WorkloadKind] = {}

@@ -38,9 +38,12 @@ def resolve_link(
                 "{bandwidth: ..., latency: ...}"
             )
         return fallback
-    if isinstance(link, str):
-        return LinkSpec(*get_link(link), is_shared_medium(link))
-    bandwidth, latency = get_link(link.preset) if link.preset else (None, 0.0)
+    try:
+        if isinstance(link, str):
+            return LinkSpec(*get_link(link), is_shared_medium(link))
+        bandwidth, latency = get_link(link.preset) if link.preset else (None, 0.0)
+    except InputError as exc:
+        raise InputError(f"{path}: {exc}") from None
     if link.bandwidth is not None:
         bandwidth = link.bandwidth
     if link.latency is not None:
@@ -62,7 +65,7 @@ def resolve_device(device: DeviceModel | str, path: str) -> DeviceSpec:
         return dataclasses.replace(get_device(device.preset), **values)
     missing = [f for f in ("peak_flops", "mem_bandwidth", "memory") if f not in values]
     if missing:
-        raise InputError(f"{path}: an inline device needs {', '.join(missing)} (or a preset)")
+        raise InputError(f"an inline device needs {', '.join(missing)} (or a preset)")
     values.setdefault("name", "custom")
     return DeviceSpec(**values)
 

@@ -16,13 +16,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
 from pydantic import BaseModel, ValidationError
 
 from clustersim.errors import InputError
 from clustersim.kinds.contract import WorkloadKind
-from clustersim.kinds.validation import describe_error
+from clustersim.kinds.validation import describe_errors
 from clustersim.scenario.registry import get_kind, kind_names
+from clustersim.scenario.safe_yaml import MAX_FILE_BYTES, check_finite, load_yaml
 from clustersim.scenario.schema import TOPOLOGY_MODELS, ScenarioModel
 
 __all__ = ["Scenario", "apply_overrides", "field_error", "load_scenario", "parse_override"]
@@ -52,6 +52,8 @@ class Scenario:
 
 def field_error(source: str, path: str, message: str) -> InputError:
     """An InputError for ``path`` in ``source``: ``"<source>: <path>: <message>"``."""
+    if path and (message.startswith(f"{path}:") or message.startswith(f"{path}.")):
+        path = ""  # the message already says where
     where = f"{source}: {path}: " if path else f"{source}: "
     return InputError(where + message)
 
@@ -63,10 +65,19 @@ def parse_override(text: str) -> tuple[str, Any]:
         raise InputError(
             f"--set expects KEY=VALUE with a dotted KEY such as workload.size=1GiB, got {text!r}"
         )
+    parts = key.strip().split(".")
+    if any(not part.strip() for part in parts):
+        raise InputError(
+            f"--set {text!r}: the key {key.strip()!r} has an empty part; expected dotted names "
+            "such as workload.size"
+        )
     try:
-        parsed = yaml.safe_load(value) if value.strip() else ""
-    except yaml.YAMLError:
-        parsed = value
+        parsed = load_yaml(value) if value.strip() else ""
+    except InputError as exc:
+        raise InputError(
+            f"--set {text!r}: the value is not valid YAML ({exc}); quote it to pass a string, "
+            f"e.g. --set '{key.strip()}=\"{value}\"'"
+        ) from None
     return key.strip(), parsed
 
 
@@ -108,16 +119,19 @@ def _read_yaml(path: Path) -> dict[str, Any]:
     if path.is_dir():
         raise InputError(f"{source}: is a directory; expected a scenario YAML file")
     try:
+        size = path.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise InputError(
+                f"{source}: the file is {size:,} bytes, more than the {MAX_FILE_BYTES:,} a "
+                "scenario may have; expected a scenario YAML file"
+            )
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise InputError(f"{source}: cannot be read: {exc}") from None
     try:
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}: " if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise InputError(f"{source}: {where}YAML syntax error: {problem}") from None
+        data = load_yaml(text)
+    except InputError as exc:
+        raise InputError(f"{source}: {exc}") from None
     if data is None:
         raise InputError(
             f"{source}: the file is empty; expected a scenario mapping with name, "
@@ -133,11 +147,11 @@ def _read_yaml(path: Path) -> dict[str, Any]:
 
 def _validate(model: type[BaseModel], data: Any, source: str, prefix: tuple[str, ...]) -> Any:
     try:
-        return model.model_validate(data)
+        return model.model_validate(data, strict=True)
     except ValidationError as exc:
-        errors = exc.errors(include_url=False)
-        parts = [describe_error(e, model, prefix) for e in errors[:3]]
-        more = f" (and {len(errors) - 3} more problems)" if len(errors) > 3 else ""
+        parts = describe_errors(exc.errors(include_url=False), model, prefix)
+        more = f" (and {len(parts) - 3} more problems)" if len(parts) > 3 else ""
+        parts = parts[:3]
         raise InputError(f"{source}: " + "; also ".join(parts) + more) from None
 
 
@@ -183,6 +197,7 @@ def load_scenario(
         raw = _read_yaml(path)
     try:
         raw = apply_overrides(raw, overrides)
+        check_finite(raw)
     except InputError as exc:
         raise InputError(f"{source}: {exc}") from None
     model = _validate(ScenarioModel, raw, source, ())

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -12,6 +12,7 @@ from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.result import Result, to_plain
 from clustersim.scenario.build import build_cluster
+from clustersim.scenario.limits import RunLimits, check_work
 from clustersim.scenario.loader import Scenario, load_scenario
 
 __all__ = ["check_scenario", "prepare_scenario", "run", "run_scenario"]
@@ -25,33 +26,54 @@ def _located(scenario: Scenario, exc: InputError) -> InputError:
     return InputError(message)
 
 
-def prepare_scenario(scenario: Scenario, sim: Simulation) -> tuple[Cluster, Any]:
-    """Build the cluster and the kind's plan: every input check, no simulation."""
+def prepare_scenario(
+    scenario: Scenario, sim: Simulation, limits: RunLimits | None = None
+) -> tuple[Cluster, Any]:
+    """Build the cluster and the kind's plan and check its size: every input check, no run."""
     cluster = build_cluster(scenario, sim)
+    kind = scenario.kind
     try:
-        return cluster, scenario.kind.prepare(cluster, scenario.workload)
+        plan = kind.prepare(cluster, scenario.workload)
+        if kind.estimate is not None:
+            check_work(kind.estimate(plan), limits or RunLimits(), scenario.source)
     except InputError as exc:
         raise _located(scenario, exc) from None
+    return cluster, plan
 
 
 def check_scenario(
-    source: str | Path | Mapping[str, Any], overrides: Iterable[str | tuple[str, Any]] = ()
+    source: str | Path | Mapping[str, Any],
+    overrides: Iterable[str | tuple[str, Any]] = (),
+    *,
+    limits: RunLimits | None = None,
 ) -> tuple[Scenario, Cluster]:
     """Load a scenario, build its cluster and prepare its kind, without running.
 
     This is the first half of :func:`run_scenario` through the same code path (the kind's
-    ``prepare`` step), so every input error a run reports before simulating is reported here.
+    ``prepare`` step and the size check), so every input error a run reports before simulating
+    is reported here.
     """
     scenario = load_scenario(source, overrides)
-    cluster, _ = prepare_scenario(scenario, Simulation(scenario.seed))
+    cluster, _ = prepare_scenario(scenario, Simulation(scenario.seed), limits)
     return scenario, cluster
 
 
-def run_scenario(scenario: Scenario, *, trace: bool = False) -> Result:
-    """Simulate a loaded scenario and compute its analytic prediction."""
+def run_scenario(
+    scenario: Scenario,
+    *,
+    trace: bool = False,
+    limits: RunLimits | None = None,
+    progress: Callable[[int, float], None] | None = None,
+) -> Result:
+    """Simulate a loaded scenario and compute its analytic prediction.
+
+    ``progress(events, simulated_seconds)`` is called now and then during a long simulation.
+    """
+    limits = limits or RunLimits()
     started = time.perf_counter()
-    sim = Simulation(scenario.seed, trace=trace)
-    _, plan = prepare_scenario(scenario, sim)
+    sim = Simulation(scenario.seed, trace=trace, max_events=limits.max_events)
+    sim.progress = progress
+    _, plan = prepare_scenario(scenario, sim, limits)
     kind = scenario.kind
     try:
         outcome = kind.simulate(plan)
@@ -76,6 +98,7 @@ def run(
     overrides: Iterable[str | tuple[str, Any]] = (),
     *,
     trace: bool = False,
+    limits: RunLimits | None = None,
 ) -> Result:
     """Run a scenario given as a YAML path, a mapping or a loaded :class:`Scenario`.
 
@@ -83,5 +106,13 @@ def run(
     validation, like the CLI's ``--set``. ``trace=True`` records spans for a timeline or a
     Chrome trace (off by default: large runs should not pay for it).
     """
-    loaded = scenario if isinstance(scenario, Scenario) else load_scenario(scenario, overrides)
-    return run_scenario(loaded, trace=trace)
+    if isinstance(scenario, Scenario):  # overrides apply to its source mapping, re-validated
+        overrides = list(overrides)
+        loaded = (
+            load_scenario(scenario.raw, overrides, source=scenario.source)
+            if overrides
+            else scenario
+        )
+    else:
+        loaded = load_scenario(scenario, overrides)
+    return run_scenario(loaded, trace=trace, limits=limits)

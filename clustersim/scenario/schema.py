@@ -113,7 +113,7 @@ class ScenarioModel(Strict):
 
     name: str = Field(min_length=1)
     description: str = ""
-    seed: int = 0
+    seed: int = Field(0, ge=0, le=2**63 - 1, description="the run's random seed, 0 <= seed < 2**63")
     cluster: ClusterModel
     workload: dict[str, Any]
     output: OutputModel = Field(default_factory=OutputModel)

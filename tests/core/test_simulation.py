@@ -170,7 +170,7 @@ def test_event_limit_raises_naming_the_running_process():
             yield sim.env.timeout(1.0)
 
     sim.process(spinner(), "spinner")
-    with pytest.raises(SimulationError, match="event limit of 100") as info:
+    with pytest.raises(SimulationError, match="event limit of 100 ") as info:
         sim.run(max_events=100)
     assert "spinner" in str(info.value)
     assert sim.events_processed == 100

@@ -59,7 +59,7 @@ import numpy as np
 
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, WorkloadKind
+from clustersim.kinds.contract import Outcome, Work, WorkloadKind
 from clustersim.training.parameter_server.costs import (
     expected_order_statistic,
     order_statistic,
@@ -296,6 +296,14 @@ def _details() -> list[str]:
     ]
 
 
+def estimate(plan: ParameterServerPlan) -> Work:
+    """Events before the run: each worker pushes and pulls every iteration (about four events
+    per worker and iteration: 3.5 measured for ``scenarios/ps_stragglers.yaml``)."""
+    workers = len(plan.layout.workers)
+    events = plan.params.iterations * (4 * workers + 4)
+    return Work(events=events, knob="workload.iterations or workload.workers")
+
+
 KIND = WorkloadKind(
     name="parameter_server",
     description="workers push gradients to sharded parameter servers and pull parameters "
@@ -305,4 +313,5 @@ KIND = WorkloadKind(
     simulate=simulate,
     analytic=analytic,
     details=_details,
+    estimate=estimate,
 )

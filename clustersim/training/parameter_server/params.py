@@ -63,12 +63,17 @@ class StragglerDistribution(BaseModel):
                 f"{', '.join(foreign)} does not apply to dist {self.dist!r}; "
                 f"its parameters are {', '.join(sorted(own))}"
             )
+        # Bounds: a factor beyond about e^40 is a dead worker, not a straggler, and its compute
+        # times overflow the clock; real straggler spreads are far inside them (Dean & Barroso,
+        # "The tail at scale", CACM 56(2), 2013: tail latencies of a few times the median).
         for name in sorted(own):
             value = getattr(self, name)
-            if name == "mu" and not math.isfinite(value):
-                raise InputError(f"mu must be a finite number, got {value!r}")
-            if name != "mu":
-                positive(value, name)
+            if name == "mu" and not (math.isfinite(value) and abs(value) <= 20):
+                raise InputError(f"mu must be a finite number with |mu| <= 20, got {value!r}")
+            if name == "sigma":
+                positive(value, name, maximum=5.0)
+            elif name == "scale":
+                positive(value, name, maximum=1e6)
         return self
 
     def shape(self) -> dict[str, float]:
