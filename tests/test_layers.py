@@ -1,10 +1,10 @@
 """The layers of docs/architecture.md §2 hold: every import points down, and none makes a cycle.
 
-Bottom to top: errors/units -> core -> hardware, nn -> kinds (the workload-kind contract) ->
-domains (collectives, training, inference, federated) -> result, scenario -> report, plot,
-listing, cli. An import inside a function counts like one at the top of a module: it is still a
-dependency, only a later one. Imports within one layer are allowed (training uses the
-collectives), as long as they make no cycle.
+Bottom to top: errors/units -> core -> hardware, nn, datasets -> kinds (the workload-kind
+contract) -> domains (collectives, training, inference, federated) -> result, scenario ->
+report, plot, listing, cli. An import inside a function counts like one at the top of a
+module: it is still a dependency, only a later one. Imports within one layer are allowed
+(training uses the collectives), as long as they make no cycle.
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ PACKAGE = Path(__file__).resolve().parents[1] / "clustersim"
 LAYERS: list[set[str]] = [
     {"errors", "units"},
     {"core"},
-    {"hardware", "nn"},
+    {"hardware", "nn", "datasets"},
     {"kinds"},
     {"collectives", "training", "inference", "federated"},
     {"result", "scenario"},

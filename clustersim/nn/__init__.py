@@ -14,22 +14,49 @@ exact control over *which* weights a pass uses:
 
 ``params=None`` means the module's own live parameters. Parameters are plain ``dict[str,
 ndarray]``; a :class:`Sequential` names its children's parameters ``"<index>.<name>"``.
+
+Convolutional networks (NCHW) are built from :class:`Conv2d`, :class:`MaxPool2d`,
+:class:`AvgPool2d`, :class:`Flatten`, :class:`ReLU` and :class:`Dropout` (off after
+``model.eval()``). Every layer also describes its cost from shapes alone, so
+:func:`profile` gives a model's per-layer FLOPs, parameter bytes and activation bytes from its
+definition (:func:`vgg16` and :func:`alexnet` build ImageNet models with lazily drawn weights
+for that); :func:`small_cnn` and :func:`train_classifier` train in seconds on a CPU.
 """
 
+from clustersim.nn.cnns import alexnet, small_cnn, vgg16
+from clustersim.nn.conv import Conv2d, conv2d
 from clustersim.nn.gradcheck import numerical_gradient
-from clustersim.nn.layers import GELU, Linear, Module, ReLU, Sequential
-from clustersim.nn.losses import softmax_cross_entropy
+from clustersim.nn.layers import GELU, Dropout, Flatten, Linear, Module, ReLU, Sequential
+from clustersim.nn.losses import softmax, softmax_cross_entropy
 from clustersim.nn.models import mlp
 from clustersim.nn.optim import SGD
+from clustersim.nn.pool import AvgPool2d, MaxPool2d
+from clustersim.nn.profile import LayerCost, profile
+from clustersim.nn.train import accuracy, predict_proba, train_classifier
 
 __all__ = [
     "GELU",
     "SGD",
+    "AvgPool2d",
+    "Conv2d",
+    "Dropout",
+    "Flatten",
+    "LayerCost",
     "Linear",
+    "MaxPool2d",
     "Module",
     "ReLU",
     "Sequential",
+    "accuracy",
+    "alexnet",
+    "conv2d",
     "mlp",
     "numerical_gradient",
+    "predict_proba",
+    "profile",
+    "small_cnn",
+    "softmax",
     "softmax_cross_entropy",
+    "train_classifier",
+    "vgg16",
 ]

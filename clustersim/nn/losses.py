@@ -1,10 +1,17 @@
-"""Softmax cross-entropy with its gradient."""
+"""Softmax and softmax cross-entropy with its gradient."""
 
 from __future__ import annotations
 
 import numpy as np
 
-__all__ = ["softmax_cross_entropy"]
+__all__ = ["softmax", "softmax_cross_entropy"]
+
+
+def softmax(logits: np.ndarray) -> np.ndarray:
+    """Row-wise ``exp(z) / Σ exp(z)`` over the last axis, shifted by the row maximum so that
+    large logits do not overflow."""
+    shifted = np.exp(logits - logits.max(axis=-1, keepdims=True))
+    return shifted / shifted.sum(axis=-1, keepdims=True)
 
 
 def softmax_cross_entropy(

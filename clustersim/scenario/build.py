@@ -169,10 +169,52 @@ def _graph_kwargs(
     return {**params, "bandwidth": spec.bandwidth, "latency": spec.latency}, device_links
 
 
+MAX_TOPOLOGY_NODES = 100_000
+MAX_TOPOLOGY_LINKS = 2_000_000
+"""A topology is refused before it is built beyond these (a 100,000-node switch builds in a
+few seconds; a million links take about a gigabyte of graph)."""
+
+
+def topology_size(model: Any) -> tuple[int, int]:
+    """(nodes, links) a topology model will build, from its parameters alone (an estimate for
+    ``custom``, whose ranges expand when built). Non-integers count as 0: the builder refuses
+    them with its own message."""
+
+    def n(name: str) -> int:
+        value = getattr(model, name, 0)
+        return value if isinstance(value, int) and not isinstance(value, bool) else 0
+
+    kind = model.kind
+    if kind == "fully_connected":
+        return n("nodes"), n("nodes") * max(n("nodes") - 1, 0) // 2
+    if kind == "torus2d":
+        return n("rows") * n("cols"), 2 * n("rows") * n("cols")
+    if kind == "fat_tree":
+        k = n("k")
+        return k**3 // 4 + 5 * k * k // 4, 3 * k**3 // 4
+    if kind == "two_level":
+        gpus = n("nodes") * n("gpus_per_node")
+        return gpus + 1, n("nodes") * n("gpus_per_node") ** 2 // 2 + gpus
+    if kind == "edge_cloud":
+        return n("devices") + n("edge_servers") + 1, n("devices") + n("edge_servers")
+    if kind == "custom":
+        return len(model.nodes), len(model.links)
+    return 2 * n("nodes"), 2 * n("nodes")  # ring, switch (with its switches), tree
+
+
 def build_cluster(scenario: Scenario, sim: Simulation) -> Cluster:
     """Build the topology graph and the Cluster of a scenario; errors name the field."""
     cluster_model = scenario.model.cluster
     source = scenario.source
+    nodes, links = topology_size(scenario.topology)
+    if nodes > MAX_TOPOLOGY_NODES or links > MAX_TOPOLOGY_LINKS:
+        raise field_error(
+            source,
+            "cluster.topology",
+            f"this topology would have about {nodes:,} nodes and {links:,} links, more than "
+            f"the {MAX_TOPOLOGY_NODES:,} nodes and {MAX_TOPOLOGY_LINKS:,} links clustersim "
+            "builds; expected a smaller cluster",
+        )
     try:
         link = None
         if cluster_model.link is not None:
