@@ -221,7 +221,7 @@ def sweep(
     for row in run_sweep(
         file, parse_grid(grid), base_overrides=set_ or [], out=out, jobs=jobs, progress=progress
     ):
-        all_passed &= bool(row["checks_passed"])
+        all_passed &= bool(row["checks_passed"]) and row.get("expectations_met", True)
         if out is None:
             typer.echo(json.dumps(row))
     raise typer.Exit(0 if all_passed else 1)

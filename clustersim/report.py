@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import math
 import re
 from typing import Any
 
 from clustersim.result import Result
 from clustersim.units import format_bytes, format_rate, format_time
 
-__all__ = ["format_table", "format_value"]
+__all__ = ["expectation_text", "format_table", "format_value"]
 
 
 def format_value(name: str, value: Any) -> str:
@@ -81,4 +82,37 @@ def format_table(result: Result) -> str:
                 if k != "passed"
             )
             lines.append(f"  {status}  {name}" + (f"  ({details})" if details else ""))
+    if result.expectations:
+        lines += ["", "expectations"]
+        for name, record in result.expectations.items():
+            lines.append(
+                f"  {'MET ' if record['met'] else 'MISS'}  {name}  {expectation_text(name, record)}"
+            )
     return "\n".join(lines)
+
+
+def expectation_text(name: str, record: dict[str, Any]) -> str:
+    """``value ... bound (relative error)`` of one expectation, in the metric's units."""
+    if "skipped" in record:
+        return f"({record['skipped']})"
+    if "error" in record:
+        return f"({record['error']})"
+    if name.startswith("checks."):
+        return f"(expected {record['expected']}, got {record['value']})"
+    value = format_value(name, record["value"])
+    if record["bound"] == "range":
+        low, high = record["min"], record["max"]
+        shown = " and ".join(
+            f"{word} {format_value(name, limit)}"
+            for word, limit in (("at least", low), ("at most", high))
+            if math.isfinite(limit)
+        )
+        return f"{value}, expected {shown}"
+    target = format_value(name, record["target"])
+    where = "the analytic " if record["bound"] == "analytic" else ""
+    tolerance = record["tolerance"]
+    atol = f", atol {tolerance['atol']:g}" if tolerance["atol"] else ""
+    return (
+        f"{value}, expected {where}{target} (relative error {record['rel_err']:.2e}, "
+        f"rtol {tolerance['rtol']:.0e}{atol})"
+    )

@@ -42,6 +42,7 @@ class Result:
         metrics: simulated measurements (SI, unit-suffixed names).
         analytic: the closed-form prediction, where one exists (same names as ``metrics``).
         checks: verification checks, each ``{"passed": bool, ...}``.
+        expectations: the scenario's ``expect:`` block judged, each ``{"met": bool, ...}``.
         wall_s: wall-clock seconds the run took (the only field that varies between runs).
         trace: the tracer (spans are present only when tracing was enabled).
     """
@@ -51,13 +52,16 @@ class Result:
     metrics: dict[str, Any]
     analytic: dict[str, Any] = field(default_factory=dict)
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+    expectations: dict[str, dict[str, Any]] = field(default_factory=dict)
     wall_s: float = 0.0
     trace: Tracer | None = field(default=None, repr=False)
 
     @property
     def passed(self) -> bool:
-        """True when every check passed (vacuously true without checks)."""
-        return all(c.get("passed", False) for c in self.checks.values())
+        """True when every check passed and every expectation was met (vacuously true)."""
+        return all(c.get("passed", False) for c in self.checks.values()) and all(
+            e.get("met", False) for e in self.expectations.values()
+        )
 
     def to_dict(self, *, include_wall: bool = True) -> dict[str, Any]:
         """The JSON contract of docs/architecture.md §5 as a dict."""
@@ -68,6 +72,8 @@ class Result:
             "analytic": to_plain(self.analytic),
             "checks": to_plain(self.checks),
         }
+        if self.expectations:
+            out["expectations"] = to_plain(self.expectations)
         if include_wall:
             out["wall_s"] = round(self.wall_s, 6)
         return out

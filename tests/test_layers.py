@@ -25,7 +25,7 @@ LAYERS: list[set[str]] = [
     {"kinds"},
     {"collectives", "training", "inference", "federated"},
     {"result", "scenario"},
-    {"report", "plot", "listing", "cli", "__init__", "__main__"},
+    {"report", "plot", "listing", "cli", "pytest_plugin", "__init__", "__main__"},
 ]
 LEVEL = {name: i for i, layer in enumerate(LAYERS) for name in layer}
 

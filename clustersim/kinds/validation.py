@@ -117,9 +117,11 @@ def _unwrap(annotation: Any) -> list[Any]:
 def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | None:
     """The pydantic model class that validates the mapping at ``loc`` inside ``model``."""
     current: Any = model
+    skip_key = False  # the part after a dict-valued field is a key of the dict, not a field
     for part in loc:
-        if isinstance(part, int):
-            continue  # an index into a list: the element type was taken at the list's field
+        if isinstance(part, int) or skip_key:
+            skip_key = False
+            continue  # an index or a key: the element type was taken at the field
         if not (isinstance(current, type) and issubclass(current, BaseModel)):
             return None
         field = current.model_fields.get(str(part))
@@ -130,6 +132,7 @@ def model_at(model: type[BaseModel], loc: tuple[Any, ...]) -> type[BaseModel] | 
         current = None
         for candidate in _unwrap(field.annotation):
             if get_origin(candidate) in (list, dict):
+                skip_key = get_origin(candidate) is dict
                 candidate = _unwrap(get_args(candidate)[-1])[0]
             if isinstance(candidate, type) and issubclass(candidate, BaseModel):
                 current = candidate

@@ -21,6 +21,7 @@ from pydantic import BaseModel, ValidationError
 from clustersim.errors import InputError
 from clustersim.kinds.contract import WorkloadKind
 from clustersim.kinds.validation import describe_errors
+from clustersim.scenario.expect import Expectations, parse_expectations
 from clustersim.scenario.registry import get_kind, kind_names
 from clustersim.scenario.safe_yaml import MAX_FILE_BYTES, check_finite, load_yaml
 from clustersim.scenario.schema import TOPOLOGY_MODELS, ScenarioModel
@@ -38,6 +39,10 @@ class Scenario:
     kind: WorkloadKind
     source: str
     raw: dict[str, Any]
+    expectations: Expectations | None = None
+    as_written: bool = False
+    """True for a file loaded without overrides. An expectation about a metric or a check a
+    changed run does not have (``verify: false`` drops the checks) is skipped, not an error."""
 
     @property
     def name(self) -> str:
@@ -195,6 +200,7 @@ def load_scenario(
         path = Path(scenario)
         source = source or str(scenario)
         raw = _read_yaml(path)
+    overrides = list(overrides)
     try:
         raw = apply_overrides(raw, overrides)
         check_finite(raw)
@@ -215,5 +221,12 @@ def load_scenario(
     kind = get_kind(kind_name)
     assert kind is not None
     return Scenario(
-        model=model, topology=topology, workload=workload, kind=kind, source=source, raw=raw
+        model=model,
+        topology=topology,
+        workload=workload,
+        kind=kind,
+        source=source,
+        raw=raw,
+        expectations=parse_expectations(model.expect, source),
+        as_written=not isinstance(scenario, Mapping) and not overrides,
     )

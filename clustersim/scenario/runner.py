@@ -12,6 +12,7 @@ from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.result import Result, to_plain
 from clustersim.scenario.build import build_cluster
+from clustersim.scenario.expect import evaluate
 from clustersim.scenario.limits import RunLimits, check_work
 from clustersim.scenario.loader import Scenario, load_scenario
 
@@ -81,13 +82,26 @@ def run_scenario(
     except InputError as exc:
         raise _located(scenario, exc) from None
     # every simulation the run performed (baselines and alternatives on fresh clusters too)
-    metrics = {**outcome.metrics, "sim_events": sim.run_events}
+    metrics = to_plain({**outcome.metrics, "sim_events": sim.run_events})
+    analytic, checks = to_plain(analytic), to_plain(outcome.checks)
+    expectations = {}
+    if scenario.expectations is not None:
+        expectations = evaluate(
+            scenario.expectations,
+            metrics,
+            analytic,
+            checks,
+            scenario.workload,
+            scenario.source,
+            skip_missing=not scenario.as_written,
+        )
     return Result(
         scenario=scenario.name,
         seed=scenario.seed,
-        metrics=to_plain(metrics),
-        analytic=to_plain(analytic),
-        checks=to_plain(outcome.checks),
+        metrics=metrics,
+        analytic=analytic,
+        checks=checks,
+        expectations=expectations,
         wall_s=time.perf_counter() - started,
         trace=sim.tracer,
     )

@@ -117,6 +117,9 @@ class ScenarioModel(Strict):
     cluster: ClusterModel
     workload: dict[str, Any]
     output: OutputModel = Field(default_factory=OutputModel)
+    expect: dict[str, Any] | None = Field(
+        None, description="bounds on metrics and checks (see clustersim.scenario.expect)"
+    )
 
 
 # ---------------------------------------------------------------------------- topologies

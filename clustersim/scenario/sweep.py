@@ -79,7 +79,9 @@ def result_row(index: int, point: list[tuple[str, Any]], result: Result) -> dict
             if isinstance(v, scalar) or v is None
         }
     )
-    row["checks_passed"] = result.passed
+    row["checks_passed"] = all(c.get("passed", False) for c in result.checks.values())
+    if result.expectations:
+        row["expectations_met"] = all(e["met"] for e in result.expectations.values())
     row["wall_s"] = round(result.wall_s, 6)
     return row
 
