@@ -171,10 +171,13 @@ def _timed(command: list[str]) -> float:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parts = ["flows", "incast", "ring", "independent", "async_ps", "startup"]
-    parser.add_argument("parts", nargs="*", choices=[*parts, []], default=parts)
+    parser.add_argument("parts", nargs="*", metavar="PART", help=f"some of: {', '.join(parts)}")
     parser.add_argument("--ranks", type=int, nargs="+", default=[64, 1024, 4096])
     args = parser.parse_args()
     chosen = args.parts or parts
+    unknown = sorted(set(chosen) - set(parts))
+    if unknown:
+        parser.error(f"unknown parts {unknown}; expected some of {parts}")
     if "flows" in chosen:
         bench_flows(incast=False)
     if "incast" in chosen:

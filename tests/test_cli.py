@@ -56,7 +56,15 @@ def test_run_json_is_one_object_with_the_contract() -> None:
     result = invoke("run", RING, *FAST, "--json")
     assert result.exit_code == 0
     data = json.loads(result.stdout)
-    assert list(data) == ["scenario", "seed", "metrics", "analytic", "checks", "wall_s"]
+    assert list(data) == [
+        "scenario",
+        "seed",
+        "metrics",
+        "analytic",
+        "checks",
+        "expectations",
+        "wall_s",
+    ]
     assert data["scenario"] == "ring-allreduce-8" and data["seed"] == 1
     assert data["metrics"]["bytes_total"] == 2 * 7 * 2**20
     assert data["checks"]["allreduce_equals_sum"]["passed"] is True

@@ -2,12 +2,26 @@
 
 Each entry binds one algorithm's schedule (the steps that drive both the numpy kernel and the
 timed process, from its family's module: :mod:`~clustersim.collectives.ring`,
-:mod:`~clustersim.collectives.recursive`, :mod:`~clustersim.collectives.trees`,
-:mod:`~clustersim.collectives.direct`) to its alpha-beta-gamma cost, its wire-traffic formula,
-the buffer layout it works on, and a one-line formula with its source for ``clustersim list``.
-:func:`plan_collective` turns (cluster, ranks, sizes, options) into the
-:class:`~clustersim.collectives.schedule.Plan` a schedule runs on, and :func:`collective_process`
-is the ready-made SimPy process body for other workloads that need a collective.
+:mod:`~clustersim.collectives.chain`, :mod:`~clustersim.collectives.recursive`,
+:mod:`~clustersim.collectives.trees`, :mod:`~clustersim.collectives.direct`) to its
+alpha-beta-gamma cost, its wire-traffic formula, the buffer layout it works on, and a one-line
+formula with its source for ``clustersim list``. :func:`plan_collective` turns (cluster, ranks,
+sizes, options) into the :class:`~clustersim.collectives.schedule.Plan` a schedule runs on,
+:func:`choose_auto` resolves ``algorithm: auto`` with NCCL's tuner
+(:mod:`~clustersim.collectives.tuning`), and :func:`collective_process` is the ready-made SimPy
+process body for other workloads that need a collective.
+
+**Port model.** A device's ports are its links in the topology: one NIC link to the switch on
+``switch`` (and per GPU on ``two_level``), one link per peer on ``fully_connected``, a shared
+medium for Wi-Fi stations. A device sends on all its ports at once, and the flows of one step
+that leave or enter a device through the same port share it: that is what the flow network
+simulates, and what :meth:`~clustersim.collectives.process.RouteTable.port_load` counts for the
+analytic side. Every schedule here but two sends at most one flow per port per step, so for them
+the count is 1 and the alpha-beta formulas hold as written. The double binary tree's parents
+receive from both children at once (and forward to both): its analytic prices each step with the
+load of its busiest port, so on a switch, where a device has one port, sim and formula agree.
+The direct algorithms are multi-port by definition (every pair at once) and keep the multi-port
+formula, whose departure from a shared-port network the tests measure.
 """
 
 from __future__ import annotations
@@ -19,23 +33,29 @@ from typing import Any
 
 import numpy as np
 
-from clustersim.collectives import direct, recursive, ring, trees
+from clustersim.collectives import chain, direct, recursive, ring, trees
 from clustersim.collectives.costs import alpha_beta
 from clustersim.collectives.kernels import chunk_lengths
 from clustersim.collectives.process import Reducer, RouteTable, schedule_process
 from clustersim.collectives.schedule import Plan, Step, fold_ranks, schedule_pairs
+from clustersim.collectives.tuning import NcclChoice, nccl_choice
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 
 __all__ = [
     "ALGORITHMS",
+    "AUTO",
     "DEFAULT_ALGORITHM",
     "DEFAULT_PIPELINE_CHUNK",
     "OPS",
+    "PIPELINED",
     "ROOTED_OPS",
     "CollectiveAlgorithm",
     "algorithms_for",
+    "choose_auto",
     "collective_process",
+    "machines",
+    "pipeline_chunks",
     "plan_collective",
 ]
 
@@ -45,18 +65,25 @@ DEFAULT_ALGORITHM = {
     "allreduce": "ring",
     "reduce_scatter": "ring",
     "allgather": "ring",
-    "broadcast": "tree",
-    "reduce": "tree",
+    "broadcast": "ring",
+    "reduce": "ring",
     "alltoall": "pairwise",
 }
+"""The algorithm of each op when the workload names none: NCCL's for every op it runs with one
+algorithm (the pipelined ring for broadcast and reduce, NCCL 2.7.5 ``tuning.cc``), the ring for
+the all-reduce (NCCL's choice for large buffers), and the pairwise all-to-all (MPICH's for long
+messages)."""
+AUTO = "auto"
+"""``algorithm: auto``: what NCCL's tuner picks (:func:`choose_auto`)."""
 DEFAULT_PIPELINE_CHUNK = 512 * 2**10
-"""Bytes per double-binary-tree pipeline chunk: NCCL's default 4 MiB buffer (``NCCL_BUFFSIZE``)
-over its 8 pipeline slots (``NCCL_STEPS``)."""
+"""Bytes per pipeline chunk (double binary tree, ring broadcast and reduce): NCCL's default 4 MiB
+buffer (``NCCL_BUFFSIZE``) over its 8 pipeline slots (``NCCL_STEPS``), one slot per chunk
+(``BROADCAST_CHUNKSTEPS = REDUCE_CHUNKSTEPS = 1``)."""
 
 ScheduleFn = Callable[[Plan], Iterable[Step]]
 CostFn = Callable[..., float]
 Layout = Callable[[int, int], int]
-"""``layout(p, tree_chunks) -> number of chunks`` the buffer is cut into."""
+"""``layout(p, k) -> number of chunks`` the buffer is cut into (``k``: chunks per pipeline)."""
 
 
 def per_rank(p: int, tree_chunks: int) -> int:
@@ -77,6 +104,11 @@ def per_new_rank(p: int, tree_chunks: int) -> int:
 def per_tree_chunk(p: int, tree_chunks: int) -> int:
     """``tree_chunks`` pipeline chunks for each of two trees."""
     return 2 * tree_chunks
+
+
+def per_chain_chunk(p: int, chunks: int) -> int:
+    """``chunks`` pipeline chunks down one chain."""
+    return chunks
 
 
 def _route_alpha_beta(
@@ -109,11 +141,14 @@ class CollectiveAlgorithm:
         traffic: ``traffic(size, p)``, bytes all ranks put on the wire (``bytes_total``).
         formula: the cost in words, for listings.
         source: the citation of the cost formula.
-        layout: how many chunks the buffer is cut into, ``layout(p, tree_chunks)``.
+        layout: how many chunks the buffer is cut into, ``layout(p, k)``.
         grid: for hierarchical algorithms, ``grid(cluster, ranks)`` -> (machines, gpus)
             rank positions; raises :class:`InputError` on an unsuitable topology.
         predict: a custom analytic model ``predict(cluster, ranks, plan, gamma) -> dict``
             (default: alpha and beta from the routes the schedule uses, then ``time``).
+        pipelines: for pipelined algorithms, how many pipelines share the buffer (the double
+            binary tree's two trees, the ring broadcast's one chain); each carries
+            ``⌈(n / pipelines) / pipeline_chunk⌉`` chunks, passed to ``time`` as ``chunks``.
     """
 
     op: str
@@ -126,6 +161,7 @@ class CollectiveAlgorithm:
     layout: Layout = per_rank
     grid: Callable[[Cluster, list[str]], np.ndarray] | None = None
     predict: Callable[[Cluster, list[str], Plan, float], dict[str, float]] | None = None
+    pipelines: int = 0
 
     def analytic(
         self, cluster: Cluster, ranks: list[str], plan: Plan, gamma: float = 0.0
@@ -138,7 +174,7 @@ class CollectiveAlgorithm:
         if peers is None:  # the pairs depend on p and the root only, not on sizes
             peers = _PEERS[key] = schedule_pairs(self.schedule(plan))
         alpha, beta = _route_alpha_beta(cluster, ranks, peers)
-        extra = {"chunks": plan.chunk_bytes.size // 2} if self.layout is per_tree_chunk else {}
+        extra = {"chunks": plan.chunk_bytes.size // self.pipelines} if self.pipelines else {}
         return {
             "time_s": self.time(plan.size, plan.p, alpha, beta, gamma, **extra),
             "alpha_s": alpha,
@@ -179,12 +215,39 @@ def _hierarchical_predict(
     }
 
 
+def _double_binary_tree_predict(
+    cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
+) -> dict[str, float]:
+    """The double binary tree's prediction with the port model: alpha and beta from its routes,
+    and each step's bandwidth term times the flows on that step's busiest port (see the module
+    docstring)."""
+    schedule = list(trees.double_binary_tree_allreduce(plan))
+    alpha, beta = _route_alpha_beta(cluster, ranks, schedule_pairs(schedule))
+    nodes = cluster.rank_indices(ranks)
+    routes = RouteTable.of(cluster.network)
+    loads = [routes.port_load(nodes[step.src], nodes[step.dst]) for step in schedule]
+    shared = sum(loads) - len(loads)
+    chunks = plan.chunk_bytes.size // 2
+    return {
+        "time_s": trees.double_binary_tree_allreduce_time(
+            plan.size, plan.p, alpha, beta, gamma, chunks=chunks, shared_port_steps=shared
+        ),
+        "alpha_s": alpha,
+        "link_bandwidth_Bps": 1.0 / beta,
+        "port_load_max": max(loads),
+    }
+
+
 _THAKUR = "Thakur, Rabenseifner & Gropp, IJHPCA 19(1) 2005"
 _PATARASUK = "Patarasuk & Yuan, JPDC 69(2) 2009"
 _MPICH = "MPICH src/mpi/coll"
 _NCCL = (
     "NCCL src/graph/trees.cc; Sanders, Speck & Träff, Parallel Comput. 35(12) 2009; "
-    "schedule-exact derivation"
+    "schedule-exact derivation; port model: m steps of the busiest port"
+)
+_NCCL_RING = (
+    "NCCL 2.7.5 src/collectives/device/broadcast.h, reduce.h (ring kernels); schedule-exact "
+    "derivation"
 )
 _MULTIPORT = "α-β model with every pair on its own link (multi-port, as fully_connected)"
 
@@ -235,9 +298,12 @@ _TABLE = [
         trees.double_binary_tree_allreduce,
         trees.double_binary_tree_allreduce_time,
         trees.two_tree_bytes,
-        "2(k + ⌈lg p⌉ - 1)·(α + n/(2k)·β) + (2(k+⌈lg p⌉) - 3)·n/(2k)·γ, k pipeline chunks per tree",
+        "2(k + ⌈lg p⌉ - 1)·(α + n/(2k)·β) + m·n/(2k)·β + (2(k+⌈lg p⌉) - 3)·n/(2k)·γ, k pipeline"
+        " chunks per tree, m extra chunk times of shared ports",
         _NCCL,
         per_tree_chunk,
+        predict=_double_binary_tree_predict,
+        pipelines=2,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -317,6 +383,17 @@ _TABLE = [
     ),
     CollectiveAlgorithm(
         "broadcast",
+        "ring",
+        chain.ring_broadcast,
+        chain.ring_broadcast_time,
+        chain.chain_bytes,
+        "(k + p - 2)·(α + (n/k)·β), k pipeline chunks (pipelined chain from the root)",
+        _NCCL_RING,
+        per_chain_chunk,
+        pipelines=1,
+    ),
+    CollectiveAlgorithm(
+        "broadcast",
         "tree",
         trees.binomial_broadcast,
         trees.binomial_broadcast_time,
@@ -324,6 +401,17 @@ _TABLE = [
         "⌈lg p⌉·(α + nβ) (binomial)",
         f"{_THAKUR} §4.2",
         whole,
+    ),
+    CollectiveAlgorithm(
+        "reduce",
+        "ring",
+        chain.ring_reduce,
+        chain.ring_reduce_time,
+        chain.chain_bytes,
+        "(k + p - 2)·(α + (n/k)·(β + γ)), k pipeline chunks (pipelined chain to the root)",
+        _NCCL_RING,
+        per_chain_chunk,
+        pipelines=1,
     ),
     CollectiveAlgorithm(
         "reduce",
@@ -356,6 +444,8 @@ _TABLE = [
 ]
 
 ALGORITHMS: dict[tuple[str, str], CollectiveAlgorithm] = {(a.op, a.name): a for a in _TABLE}
+PIPELINED = frozenset(key for key, algorithm in ALGORITHMS.items() if algorithm.pipelines)
+"""The (op, algorithm) pairs that take a ``pipeline_chunk``."""
 
 
 def algorithms_for(op: str) -> list[str]:
@@ -363,10 +453,66 @@ def algorithms_for(op: str) -> list[str]:
     return sorted(name for o, name in ALGORITHMS if o == op)
 
 
-def tree_chunks(size: float, elements: int, pipeline_chunk: float | None) -> int:
-    """Pipeline chunks per tree: ``⌈(n/2) / pipeline_chunk⌉``, at least 1, at most n/2 elements."""
+def pipeline_chunks(
+    size: float, elements: int, pipeline_chunk: float | None, pipelines: int = 2
+) -> int:
+    """Chunks per pipeline: ``⌈(n / pipelines) / pipeline_chunk⌉``, at least 1, at most
+    ``elements / pipelines``."""
     chunk = pipeline_chunk or DEFAULT_PIPELINE_CHUNK
-    return max(1, min(math.ceil(size / 2 / chunk), elements // 2))
+    return max(1, min(math.ceil(size / pipelines / chunk), elements // pipelines))
+
+
+def machines(cluster: Cluster, ranks: list[str]) -> int:
+    """How many machines ``ranks`` are on: devices joined by direct device-to-device links
+    (NVLink-like) share a machine; a device reached only through switches is one of its own."""
+    graph = cluster.graph
+    chosen = set(ranks)
+    seen: set[str] = set()
+    count = 0
+    for name in ranks:
+        if name in seen:
+            continue
+        count += 1
+        stack = [name]
+        seen.add(name)
+        while stack:
+            for other in graph.neighbors(stack.pop()):
+                if other in chosen and other not in seen:
+                    seen.add(other)
+                    stack.append(other)
+    return count
+
+
+def choose_auto(
+    cluster: Cluster,
+    ranks: list[str],
+    op: str,
+    elements: int,
+    itemsize: int,
+    *,
+    root: int = 0,
+    pipeline_chunk: float | None = None,
+) -> NcclChoice:
+    """What NCCL's tuner picks for ``op`` on these ranks (:func:`~clustersim.collectives.
+    tuning.nccl_choice`), with the bus bandwidth of the ring and of the double binary tree read
+    from the routes each would use on this cluster."""
+    if op != "allreduce":
+        return nccl_choice(op, elements * itemsize, len(ranks), 1, 0.0, 0.0)
+    bandwidth = {}
+    for name in ("ring", "double_binary_tree"):
+        algorithm = ALGORITHMS[("allreduce", name)]
+        plan, _ = plan_collective(
+            cluster, ranks, algorithm, elements, itemsize, root=root, pipeline_chunk=pipeline_chunk
+        )
+        bandwidth[name] = algorithm.analytic(cluster, ranks, plan)["link_bandwidth_Bps"]
+    return nccl_choice(
+        op,
+        elements * itemsize,
+        len(ranks),
+        machines(cluster, ranks),
+        bandwidth["ring"],
+        bandwidth["double_binary_tree"],
+    )
 
 
 def plan_collective(
@@ -385,7 +531,7 @@ def plan_collective(
         raise InputError(
             f"workload.root: {root} is not a rank position; expected 0..{p - 1} for {p} ranks"
         )
-    k = tree_chunks(elements * itemsize, elements, pipeline_chunk)
+    k = pipeline_chunks(elements * itemsize, elements, pipeline_chunk, algorithm.pipelines or 2)
     lengths = chunk_lengths(elements, algorithm.layout(p, k))
     grid = algorithm.grid(cluster, ranks) if algorithm.grid else None
     return Plan(p, lengths * float(itemsize), root, grid), lengths

@@ -24,11 +24,13 @@ to others, ``(p-1)/p`` of our ``size`` (the whole send buffer, docs/architecture
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from functools import partial
 
 import numpy as np
 
+from clustersim.collectives.kernels import gather_fits
 from clustersim.collectives.schedule import Plan, Step
 
 __all__ = [
@@ -57,43 +59,105 @@ def _all_pairs(p: int) -> tuple[np.ndarray, np.ndarray]:
 
 # ---------------------------------------------------------------------------------- kernels
 def sum_to_owners(padded: np.ndarray) -> None:
-    """Rank ``j`` adds every other rank's chunk ``j`` to its own."""
-    owners = np.arange(padded.shape[0])
-    padded[owners, owners] = padded.sum(axis=0)
+    """Rank ``j`` adds every other rank's chunk ``j`` to its own (ranks summed in order)."""
+    p, _, width = padded.shape
+    owners = np.arange(p)
+    if gather_fits(p, width, padded.itemsize):
+        padded[owners, owners] = padded.sum(axis=0)
+        return
+    for j in range(p):  # one chunk of scratch: the sum of chunk j
+        padded[j, j] = padded[:, j].sum(axis=0)
 
 
 def owners_to_all(padded: np.ndarray) -> None:
     """Every rank stores chunk ``j`` of rank ``j``, for every ``j``."""
-    owners = np.arange(padded.shape[0])
-    padded[:] = padded[owners, owners][np.newaxis]
+    p, _, width = padded.shape
+    owners = np.arange(p)
+    if gather_fits(p, width, padded.itemsize):
+        padded[:] = padded[owners, owners][np.newaxis]
+        return
+    for j in range(p):
+        padded[:, j] = padded[j, j].copy()  # one chunk (numpy would copy the broadcast source)
+
+
+def _swap(padded: np.ndarray, a: tuple[int, int], b: tuple[int, int], scratch: np.ndarray) -> None:
+    """Exchange slots ``a`` and ``b`` (rank, chunk) through one chunk of ``scratch``."""
+    scratch[...] = padded[a]
+    padded[a] = padded[b]
+    padded[b] = scratch
 
 
 def transpose_blocks(padded: np.ndarray) -> None:
     """All-to-all: rank ``r``'s block ``j`` becomes rank ``j``'s block ``r``."""
-    padded[:] = padded.swapaxes(0, 1).copy()
+    p, _, width = padded.shape
+    if gather_fits(p * p, width, padded.itemsize):
+        padded[:] = padded.swapaxes(0, 1).copy()
+        return
+    scratch = np.empty(width, dtype=padded.dtype)
+    for r in range(p):
+        for j in range(r + 1, p):
+            _swap(padded, (r, j), (j, r), scratch)
 
 
-def pairwise_exchange(
-    padded: np.ndarray,
-    src: np.ndarray,
-    dst: np.ndarray,
-    step: int,
-    stash: dict[int, np.ndarray],
-    xor: bool,
-) -> None:
-    """Step ``step`` of the pairwise all-to-all: rank ``r`` stores rank ``src``'s block for it.
+def _rotate_diagonal(padded: np.ndarray, step: int) -> None:
+    """Slot ``(r, r + step)`` moves to slot ``(r + step, r + 2·step)`` for every ``r`` (mod p):
+    the block rank ``r`` sends to ``r + step`` lands in the slot its receiver has just sent."""
+    p, _, width = padded.shape
+    ranks = np.arange(p)
+    if gather_fits(p, width, padded.itemsize):
+        moved = padded[ranks, (ranks + step) % p]
+        padded[(ranks + step) % p, (ranks + 2 * step) % p] = moved
+        return
+    scratch = np.empty(width, dtype=padded.dtype)
+    cycles = math.gcd(p, step)
+    for first in range(cycles):  # walk each cycle of r -> r + step backwards
+        scratch[...] = padded[first, (first + step) % p]
+        at = first
+        for _ in range(p // cycles - 1):
+            before = (at - step) % p
+            padded[at, (at + step) % p] = padded[before, (before + step) % p]
+            at = before
+        padded[(first + step) % p, (first + 2 * step) % p] = scratch
 
-    The slot a block lands in (``dst``, ``src``) still holds the block ``dst`` sends to ``src``
-    in step ``p - step`` (with ``r ± step`` pairing); that block is kept in ``stash`` until then.
-    With XOR pairing both blocks move in the same step.
+
+def _unfold_received(padded: np.ndarray) -> None:
+    """After the last step rank ``d``'s slot ``d + s`` holds the block from ``d - s``: swap
+    slots ``d + s`` and ``d - s`` so that block ``j`` comes from rank ``j``."""
+    p, _, width = padded.shape
+    ranks = np.arange(p)
+    if gather_fits(p * p, width, padded.itemsize):
+        mirror = (2 * ranks[:, np.newaxis] - ranks[np.newaxis, :]) % p
+        padded[:] = padded[ranks[:, np.newaxis], mirror]
+        return
+    scratch = np.empty(width, dtype=padded.dtype)
+    for d in range(p):
+        for s in range(1, (p - 1) // 2 + 1):
+            _swap(padded, (d, (d + s) % p), (d, (d - s) % p), scratch)
+
+
+def pairwise_exchange(padded: np.ndarray, step: int, xor: bool) -> None:
+    """Step ``step`` of the pairwise all-to-all, in place (one chunk of scratch).
+
+    XOR pairing (p a power of two): ranks ``r`` and ``r XOR step`` swap the blocks they hold
+    for each other. Otherwise rank ``r`` sends its block for ``r + step`` and receives rank
+    ``r - step``'s block for it; the receiver keeps it in the slot of the block it has just sent
+    (slot ``r + step``: that diagonal of slots is read only in this step), and after the last
+    step every rank puts its received blocks in place (:func:`_unfold_received`).
     """
-    p = padded.shape[0]
-    outgoing = stash.pop(step) if step in stash else padded[src, dst].copy()
-    if not xor and p - step > step:
-        held = np.empty_like(outgoing)
-        held[dst] = padded[dst, src]  # indexed by the rank that will send it
-        stash[p - step] = held
-    padded[dst, src] = outgoing
+    p, _, width = padded.shape
+    if xor:
+        ranks = np.arange(p)
+        if gather_fits(p, width, padded.itemsize):
+            padded[ranks ^ step, ranks] = padded[ranks, ranks ^ step]
+            return
+        scratch = np.empty(width, dtype=padded.dtype)
+        for r in range(p):
+            if r < r ^ step:
+                _swap(padded, (r, r ^ step), (r ^ step, r), scratch)
+        return
+    _rotate_diagonal(padded, step)
+    if step == p - 1:
+        _unfold_received(padded)
 
 
 # ------------------------------------------------------------------------------- schedules
@@ -126,7 +190,6 @@ def pairwise_alltoall(plan: Plan) -> Iterator[Step]:
     p = plan.p
     ranks = np.arange(p)
     xor = p & (p - 1) == 0
-    stash: dict[int, np.ndarray] = {}
     for step in range(1, p):
         dst = ranks ^ step if xor else (ranks + step) % p
         yield Step(
@@ -134,7 +197,7 @@ def pairwise_alltoall(plan: Plan) -> Iterator[Step]:
             dst,
             plan.chunk_bytes[dst],
             "pairwise all-to-all",
-            partial(pairwise_exchange, src=ranks, dst=dst, step=step, stash=stash, xor=xor),
+            partial(pairwise_exchange, step=step, xor=xor),
         )
 
 

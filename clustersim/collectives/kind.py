@@ -1,10 +1,14 @@
 """The ``collective`` workload kind: one collective op timed, counted and verified.
 
-:func:`prepare` checks the ranks against the cluster and lays the buffer out the way the chosen
-algorithm cuts it (:func:`~clustersim.collectives.algorithms.plan_collective`: one chunk per
-rank for most, as evenly as the elements allow); :func:`simulate` runs the algorithm's schedule
-from t=0 on the flow network, replaying its kernel on random inputs when ``verify`` is on, and
-:func:`analytic` prices the same schedule with its alpha-beta(-gamma) formula.
+:func:`prepare` checks the ranks against the cluster, resolves ``algorithm: auto`` to what
+NCCL's tuner picks (:func:`~clustersim.collectives.algorithms.choose_auto`), lays the buffer out
+the way the chosen algorithm cuts it (:func:`~clustersim.collectives.algorithms.plan_collective`:
+one chunk per rank for most, as evenly as the elements allow) and refuses a verified run whose
+replay would not fit in the memory limit (:mod:`~clustersim.collectives.verify`).
+:func:`simulate` runs the algorithm's schedule from t=0 on the flow network, replaying its
+kernel in step on inputs drawn in place when ``verify`` is on (on every element, or on a few per
+chunk with ``verify: sampled``), and :func:`analytic` prices the same schedule with its
+alpha-beta(-gamma) formula.
 
 ``reduction: free`` (default) is the pure alpha-beta model; ``reduction: device`` charges
 ``γ = 3 / mem_bandwidth`` seconds per byte reduced on the reducing device (see
@@ -20,30 +24,31 @@ import numpy as np
 
 from clustersim.collectives.algorithms import (
     ALGORITHMS,
+    AUTO,
     OPS,
     CollectiveAlgorithm,
+    choose_auto,
     plan_collective,
 )
 from clustersim.collectives.costs import bus_factor
-from clustersim.collectives.kernels import (
-    check_collective,
-    random_inputs,
-    starting_buffers,
-    to_padded,
-)
+from clustersim.collectives.kernels import check_collective
 from clustersim.collectives.params import CollectiveParams
 from clustersim.collectives.process import Reducer
 from clustersim.collectives.schedule import Plan
-from clustersim.errors import InputError
+from clustersim.collectives.tuning import NcclChoice
+from clustersim.collectives.verify import (
+    DEFAULT_SAMPLE_ELEMENTS,
+    MEMORY_KNOBS,
+    check_replay_memory,
+    replay_buffers,
+    replay_bytes,
+    replay_lengths,
+)
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, WorkloadKind
+from clustersim.kinds.contract import Outcome, Work, WorkloadKind
 from clustersim.kinds.validation import rank_list
-from clustersim.units import format_bytes
 
-__all__ = ["KIND", "CollectivePlan", "analytic", "prepare", "simulate"]
-
-VERIFY_MEMORY_LIMIT = 2 * 2**30
-"""Bytes of replay buffers (inputs + working copy) above which verify is refused."""
+__all__ = ["KIND", "CollectivePlan", "analytic", "estimate", "prepare", "simulate"]
 
 
 @dataclass(frozen=True)
@@ -54,10 +59,13 @@ class CollectivePlan:
         cluster: the cluster the run happens on.
         params: the workload.
         ranks: the device names taking part, in rank order.
-        algorithm: the table entry of (``params.op``, ``params.algorithm``).
+        algorithm: the table entry of (``params.op``, the algorithm; ``auto`` resolved).
         schedule_plan: what the algorithm's schedule runs on (chunk sizes, root, grid).
         lengths: elements of each chunk of the layout.
         reducer: charges γ per byte reduced with ``reduction: device``; None with ``free``.
+        replay_lengths: elements of each chunk the verified replay holds (``lengths``, or at
+            most ``sample_elements`` each with ``verify: sampled``); None without verify.
+        choice: NCCL's tuner's pick with ``algorithm: auto``; None otherwise.
     """
 
     cluster: Cluster
@@ -67,60 +75,65 @@ class CollectivePlan:
     schedule_plan: Plan
     lengths: np.ndarray
     reducer: Reducer | None
-
-
-def _check_verify_memory(params: CollectiveParams, p: int, elements: int) -> None:
-    """Refuse a verified run whose replay buffers would exceed :data:`VERIFY_MEMORY_LIMIT`."""
-    copies = 3 if params.op == "alltoall" else 2  # the all-to-all keeps blocks in flight
-    needed = copies * p * elements * params.itemsize
-    if needed > VERIFY_MEMORY_LIMIT:
-        raise InputError(
-            f"workload.verify: replaying {p} ranks × {format_bytes(params.size, 3)} needs "
-            f"{format_bytes(needed, 3)} of memory, over the {format_bytes(VERIFY_MEMORY_LIMIT)} "
-            "limit; set verify: false for a timing-only run, or use a smaller size"
-        )
+    replay_lengths: np.ndarray | None = None
+    choice: NcclChoice | None = None
 
 
 def prepare(cluster: Cluster, params: CollectiveParams) -> CollectivePlan:
-    """Check the ranks, the root and the topology against the cluster, and lay out the buffer.
+    """Check the ranks, the root and the topology against the cluster, resolve ``auto`` and lay
+    out the buffer.
 
     Raises InputError for a rank the cluster does not have (or listed twice, or fewer than two),
     a root that is not a rank position, a hierarchical all-reduce off a two-level cluster or
-    with ranks not listed machine by machine, and a verified run too large to replay, so that
-    ``clustersim validate`` reports them. Draws and moves no data.
+    with ranks not listed machine by machine, and a verified run whose replay would exceed the
+    memory limit, so that ``clustersim validate`` reports them. Draws and moves no data.
     """
     names = cluster.ranks if params.ranks is None else params.ranks  # [] is a mistake, not "all"
     ranks = rank_list(names, cluster.devices, "workload.ranks", noun="rank", minimum=2)
-    algorithm = ALGORITHMS[(params.op, str(params.algorithm))]
+    elements = int(params.size) // params.itemsize
+    layout = {"root": params.root or 0, "pipeline_chunk": params.pipeline_chunk}
+    choice = None
+    name = str(params.algorithm)
+    if name == AUTO:
+        choice = choose_auto(cluster, ranks, params.op, elements, params.itemsize, **layout)
+        name = choice.algorithm
+    algorithm = ALGORITHMS[(params.op, name)]
     schedule_plan, lengths = plan_collective(
-        cluster,
-        ranks,
-        algorithm,
-        int(params.size) // params.itemsize,
-        params.itemsize,
-        root=params.root or 0,
-        pipeline_chunk=params.pipeline_chunk,
+        cluster, ranks, algorithm, elements, params.itemsize, **layout
     )
+    replayed = None
     if params.verify:
-        _check_verify_memory(params, len(ranks), int(lengths.sum()))
+        sample = params.sample_elements or DEFAULT_SAMPLE_ELEMENTS
+        replayed = replay_lengths(lengths, params.verify, sample)
+        if params.verify_memory is not None:
+            check_replay_memory(
+                len(ranks), replayed, params.itemsize, params.size, params.verify_memory
+            )
     reducer = Reducer(cluster, ranks) if params.reduction == "device" else None
-    return CollectivePlan(cluster, params, ranks, algorithm, schedule_plan, lengths, reducer)
+    return CollectivePlan(
+        cluster, params, ranks, algorithm, schedule_plan, lengths, reducer, replayed, choice
+    )
 
 
 def simulate(plan: CollectivePlan) -> Outcome:
     """Run the collective once from t=0 and measure it."""
     cluster, params, ranks = plan.cluster, plan.params, plan.ranks
     p = len(ranks)
+    root = plan.schedule_plan.root
     padded = inputs = None
-    if params.verify:
-        rng = cluster.sim.rng("collective.inputs")
-        flat = random_inputs(rng, p, int(plan.lengths.sum()), np.dtype(params.dtype))
-        inputs = to_padded(flat, plan.lengths)
-        padded = starting_buffers(params.op, inputs, plan.schedule_plan.root)
+    if plan.replay_lengths is not None:
+        padded, inputs = replay_buffers(
+            cluster.sim.rng("collective.inputs"),
+            params.op,
+            p,
+            plan.replay_lengths,
+            np.dtype(params.dtype),
+            root,
+        )
     sim = cluster.sim
     sim.process(
         plan.algorithm.process(cluster, ranks, plan.schedule_plan, padded, plan.reducer),
-        name=f"{params.algorithm} {params.op}",
+        name=f"{plan.algorithm.name} {params.op}",
     )
     sim.run()
     time_s = sim.now
@@ -135,9 +148,11 @@ def simulate(plan: CollectivePlan) -> Outcome:
         "ranks": p,
         "bytes_sent_per_rank": net.node_bytes_sent[rank_nodes],
     }
+    if plan.choice is not None:
+        metrics["algorithm"] = plan.algorithm.name
     checks = {}
     if padded is not None and inputs is not None:
-        checks = check_collective(params.op, inputs, padded, plan.schedule_plan.root)
+        checks = check_collective(params.op, inputs, padded, root)
     return Outcome(metrics=metrics, checks=checks)
 
 
@@ -146,7 +161,8 @@ def analytic(plan: CollectivePlan) -> dict[str, Any]:
 
     Alpha and beta come from the routes the algorithm's schedule uses, contention ignored;
     gamma is 0 with ``reduction: free`` and the slowest rank's ``3 / mem_bandwidth`` (with
-    efficiency and slowdown) with ``reduction: device``.
+    efficiency and slowdown) with ``reduction: device``. With ``algorithm: auto`` it also holds
+    the chosen algorithm and NCCL's own predicted time of each (algorithm, protocol).
     """
     params, p = plan.params, len(plan.ranks)
     gamma = float(plan.reducer.gamma.max()) if plan.reducer is not None else 0.0
@@ -162,6 +178,10 @@ def analytic(plan: CollectivePlan) -> dict[str, Any]:
     }
     if plan.reducer is not None:
         out["gamma_s_per_byte"] = gamma
+    if plan.choice is not None:
+        out["algorithm"] = plan.algorithm.name
+        for (nccl, protocol), seconds in sorted((plan.choice.times or {}).items()):
+            out[f"nccl_{nccl}_{protocol.lower()}_time_s"] = seconds
     return out
 
 
@@ -171,7 +191,25 @@ def _details() -> list[str]:
         f"{op}/{name}: {alg.formula}  [{alg.source}]"
         for (op, name), alg in sorted(ALGORITHMS.items())
         if op in OPS
-    ]
+    ] + [f"*/{AUTO}: what NCCL's tuner picks  [NCCL 2.7.5 src/graph/tuning.cc]"]
+
+
+def estimate(plan: CollectivePlan) -> Work:
+    """Events and replay memory before the run, within a small factor.
+
+    Every schedule here takes at most ``2p + c + 2⌈lg p⌉`` steps for ``c`` chunks (the ring's
+    ``2(p-1)`` with ``c = p``, the pipelined chain's ``c + p - 2``, the double binary tree's
+    ``c + 2(⌈lg p⌉ - 1)``), and a step costs about three events (measured: 44 events for the
+    14 steps of ``scenarios/ring_allreduce.yaml``). The memory is the replay's
+    (:func:`~clustersim.collectives.verify.replay_bytes`); a workload with its own
+    ``verify_memory`` was checked against it by :func:`prepare` and reports none.
+    """
+    p, chunks = len(plan.ranks), plan.lengths.size
+    events = 3 * (2 * p + chunks + 2 * (p - 1).bit_length()) + 10
+    memory = 0.0
+    if plan.replay_lengths is not None and plan.params.verify_memory is None:
+        memory = replay_bytes(p, plan.replay_lengths, plan.params.itemsize)
+    return Work(events, memory, knob="workload.ranks or workload.size", memory_knob=MEMORY_KNOBS)
 
 
 KIND = WorkloadKind(
@@ -183,4 +221,5 @@ KIND = WorkloadKind(
     simulate=simulate,
     analytic=analytic,
     details=_details,
+    estimate=estimate,
 )

@@ -4,6 +4,11 @@
 the all-reduce buffer, the all-gather output, the reduce-scatter input before scattering, the
 broadcast or reduce buffer, each rank's whole all-to-all send buffer (docs/architecture.md §4).
 
+``algorithm: auto`` runs what NCCL's tuner would pick (:mod:`clustersim.collectives.tuning`).
+``verify`` is ``true`` (replay the kernel on the whole buffers and check them), ``sampled``
+(replay the same schedule on the first ``sample_elements`` elements of every chunk) or ``false``
+(timing only); see :mod:`clustersim.collectives.verify`.
+
 Every check here needs the parameters alone; the checks that need the cluster (the ranks exist,
 the root is one of them, a hierarchical all-reduce runs on machines, a verified run fits in
 memory) are the kind's ``prepare`` step (:mod:`~clustersim.collectives.kind`).
@@ -18,13 +23,16 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationInf
 
 from clustersim.collectives.algorithms import (
     ALGORITHMS,
+    AUTO,
     DEFAULT_ALGORITHM,
+    PIPELINED,
     ROOTED_OPS,
     algorithms_for,
 )
 from clustersim.collectives.allreduce import allreduce_algorithm
+from clustersim.collectives.verify import DEFAULT_SAMPLE_ELEMENTS
 from clustersim.errors import InputError
-from clustersim.kinds.validation import positive
+from clustersim.kinds.validation import positive, positive_int
 from clustersim.units import Bytes, format_bytes
 
 __all__ = ["AllreduceName", "CollectiveParams"]
@@ -52,13 +60,28 @@ class CollectiveParams(BaseModel):
     algorithm: str | None = Field(
         None,
         validate_default=True,
-        description="algorithm name; see `clustersim list` (default: ring for allreduce, "
-        "reduce_scatter and allgather; tree for broadcast and reduce; pairwise for "
+        description="algorithm name, or auto for NCCL's choice; see `clustersim list` (default: "
+        "ring for allreduce, reduce_scatter, allgather, broadcast and reduce; pairwise for "
         "alltoall)",
     )
     dtype: Literal["float16", "float32", "float64", "int32", "int64"] = "float32"
     size: Bytes = Field(description="bytes of the full vector one rank holds at the end")
-    verify: bool = Field(True, description="replay the numpy kernel and check the result")
+    verify: bool | Literal["sampled"] = Field(
+        True,
+        description="true: replay the numpy kernel on the whole buffers and check the result; "
+        "sampled: replay the same schedule on sample_elements elements per chunk; false: "
+        "timing only",
+    )
+    sample_elements: int | None = Field(
+        None,
+        description=f"elements per chunk a verify: sampled run replays (default "
+        f"{DEFAULT_SAMPLE_ELEMENTS})",
+    )
+    verify_memory: Bytes | None = Field(
+        None,
+        description="this run's own limit on the verified replay's memory (default: the run "
+        "limit, --max-memory or $CLUSTERSIM_MAX_MEMORY, else half the available memory)",
+    )
     ranks: list[str] | None = Field(
         None, description="node names taking part, in rank order (default: every device)"
     )
@@ -71,7 +94,9 @@ class CollectiveParams(BaseModel):
         "per byte reduced",
     )
     pipeline_chunk: Bytes | None = Field(
-        None, description="double_binary_tree pipeline chunk (default 512 KiB)"
+        None,
+        description="pipeline chunk of double_binary_tree and of the ring broadcast and reduce "
+        "(default 512 KiB)",
     )
 
     @property
@@ -100,9 +125,25 @@ class CollectiveParams(BaseModel):
             return value
         if value is None:
             return DEFAULT_ALGORITHM[op]
-        if (op, value) not in ALGORITHMS:
-            known = ", ".join(algorithms_for(op)) or "none"
+        if value != AUTO and (op, value) not in ALGORITHMS:
+            known = ", ".join([*algorithms_for(op), AUTO])
             raise InputError(f"unknown algorithm {value!r} for op {op!r}; known: {known}")
+        return value
+
+    @field_validator("sample_elements")
+    @classmethod
+    def _sampled_only(cls, value: int | None, info: ValidationInfo) -> int | None:
+        if value is None:
+            return value
+        if info.data.get("verify", True) != "sampled":
+            raise InputError("sample_elements only applies to verify: sampled; remove it")
+        return positive_int(value)
+
+    @field_validator("verify_memory")
+    @classmethod
+    def _positive_memory(cls, value: float | None) -> float | None:
+        if value is not None:
+            positive(value, "verify_memory", unit="bytes")
         return value
 
     @field_validator("root")
@@ -118,11 +159,13 @@ class CollectiveParams(BaseModel):
     @field_validator("pipeline_chunk")
     @classmethod
     def _tree_pipeline(cls, value: float | None, info: ValidationInfo) -> float | None:
-        algorithm = info.data.get("algorithm")
-        if value is not None and algorithm is not None and algorithm != "double_binary_tree":
+        algorithm, op = info.data.get("algorithm"), info.data.get("op")
+        pipelined = algorithm == AUTO or (op, algorithm) in PIPELINED
+        if value is not None and algorithm is not None and not pipelined:
             raise InputError(
-                f"pipeline_chunk only applies to algorithm double_binary_tree, "
-                f"not {algorithm!r}; remove it"
+                f"pipeline_chunk only applies to the pipelined algorithms (allreduce "
+                f"double_binary_tree, broadcast and reduce ring, auto), not {op} {algorithm!r}; "
+                "remove it"
             )
         if value is not None:
             positive(value, "pipeline_chunk", unit="bytes")

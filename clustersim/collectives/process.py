@@ -29,6 +29,9 @@ from clustersim.hardware.network import FlowNetwork, FlowPattern
 
 __all__ = ["Reducer", "RouteTable", "schedule_process"]
 
+_LOAD_CACHE_LIMIT = 4096
+"""Distinct steps whose port load a route table remembers."""
+
 
 class RouteTable:
     """Routes of (src, dst) node pairs, each resolved once per network and shared by the
@@ -47,6 +50,7 @@ class RouteTable:
     def __init__(self, network: FlowNetwork) -> None:
         self.network = network
         self._routes: dict[tuple[int, int], tuple[np.ndarray, float, float]] = {}
+        self._loads: dict[tuple[bytes, bytes], int] = {}
 
     @classmethod
     def of(cls, network: FlowNetwork) -> RouteTable:
@@ -76,6 +80,31 @@ class RouteTable:
             np.array([r[1] for r in routes], dtype=float),
             np.array([r[2] for r in routes], dtype=float),
         )
+
+    def port_load(self, src: np.ndarray, dst: np.ndarray) -> int:
+        """The most flows ``src[i] -> dst[i]`` (node indices, started together) that share one
+        port: a device's link on the first hop (the sender's) or the last hop (the receiver's),
+        or a shared medium crossed (docs/architecture.md §3). 1 when no port is shared; 0 for no
+        flows. Middle hops (switch to switch) are not ports: their sharing is contention the
+        alpha-beta model leaves out."""
+        key = (src.tobytes(), dst.tobytes())
+        load = self._loads.get(key)
+        if load is not None:
+            return load
+        pairs = list(zip(src.tolist(), dst.tolist(), strict=True))
+        self._resolve(pairs)
+        real = self.network.capacity.size
+        ports = []
+        for pair in pairs:
+            links = self._routes[pair][0]
+            hops = links[links < real]
+            ends = [hops[:1], hops[-1:], links[links >= real]] if hops.size else [links]
+            ports.append(np.unique(np.concatenate(ends)))
+        used = np.concatenate(ports) if ports else np.zeros(0, dtype=np.int64)
+        load = int(np.bincount(used).max()) if used.size else 0
+        if len(self._loads) < _LOAD_CACHE_LIMIT:
+            self._loads[key] = load
+        return load
 
     def pattern(self, src: np.ndarray, dst: np.ndarray) -> FlowPattern:
         """A flow pattern for node pairs ``src[i] -> dst[i]`` built from cached routes."""

@@ -56,6 +56,7 @@ from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
+from clustersim.collectives.kernels import gather_fits
 from clustersim.collectives.schedule import Plan, Step
 from clustersim.errors import InputError
 
@@ -87,19 +88,16 @@ ALL_GATHER = "all-gather"
 
 
 # ---------------------------------------------------------------------------------- kernel
-_WIDE_CHUNK = 4096
-"""Chunks at least this wide are moved rank by rank in place (no gathered temporaries)."""
-
-
 def ring_reduce_scatter_step(padded: np.ndarray, step: int) -> None:
     """One reduce-scatter step in place on ``padded`` (ranks, chunks, width).
 
     Rank ``j`` adds rank ``j-1``'s chunk ``(j-2-step) mod p`` into its own. No rank reads a
     chunk that another rank writes in the same step, so updating ranks one after another
-    equals the simultaneous exchange.
+    equals the simultaneous exchange; wide chunks are moved that way, in place (no gathered
+    temporary, :func:`~clustersim.collectives.kernels.gather_fits`).
     """
     p = padded.shape[0]
-    if padded.shape[2] >= _WIDE_CHUNK:
+    if not gather_fits(p, padded.shape[2], padded.itemsize):
         for receiver in range(p):
             chunk = (receiver - 2 - step) % p
             padded[receiver, chunk] += padded[receiver - 1, chunk]
@@ -112,7 +110,7 @@ def ring_reduce_scatter_step(padded: np.ndarray, step: int) -> None:
 def ring_allgather_step(padded: np.ndarray, step: int) -> None:
     """One all-gather step in place: rank ``j`` copies rank ``j-1``'s chunk ``(j-1-step) mod p``."""
     p = padded.shape[0]
-    if padded.shape[2] >= _WIDE_CHUNK:
+    if not gather_fits(p, padded.shape[2], padded.itemsize):
         for receiver in range(p):
             chunk = (receiver - 1 - step) % p
             padded[receiver, chunk] = padded[receiver - 1, chunk]

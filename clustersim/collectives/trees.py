@@ -25,9 +25,11 @@ steps.
 
 Unlike NCCL's kernel, the broadcast phase starts after the reduce phase: overlapping them makes
 tree A's reduce and tree B's broadcast use the same link direction in the same step (with
-p = 8, rank 1 sends up tree A to 2 while 1 is 2's parent in tree B), contention that the
-alpha-beta model ignores. Within a phase no link direction carries two flows (for p ≠ 3), so on
-``fully_connected`` the simulation equals the formula.
+p = 8, rank 1 sends up tree A to 2 while 1 is 2's parent in tree B). Within a phase no link
+direction carries two flows on ``fully_connected`` (for p ≠ 3), but a device with one port (a
+NIC to a switch) receives both children's chunks through it: the analytic model counts, per
+step, the flows on the busiest port (:func:`double_binary_tree_allreduce_time`'s ``m``, from
+the routes the schedule uses), so the simulation equals the formula on both.
 """
 
 from __future__ import annotations
@@ -37,7 +39,7 @@ from functools import partial
 
 import numpy as np
 
-from clustersim.collectives.kernels import add_rows, copy_rows
+from clustersim.collectives.kernels import add_rows, copy_rows, gather_fits
 from clustersim.collectives.schedule import Plan, Step
 
 __all__ = [
@@ -160,14 +162,27 @@ def tree_depth(parent: np.ndarray) -> np.ndarray:
 
 
 def _tree_reduce(padded: np.ndarray, src: np.ndarray, dst: np.ndarray, chunk: np.ndarray) -> None:
-    """Each parent ``dst[i]`` adds child ``src[i]``'s chunk ``chunk[i]`` (siblings arrive
-    together, hence the unbuffered ``add.at``)."""
-    np.add.at(padded, (dst, chunk), padded[src, chunk])
+    """Each parent ``dst[i]`` adds child ``src[i]``'s chunk ``chunk[i]``, in flow order.
+
+    Siblings arrive together, hence the unbuffered ``add.at`` for narrow chunks; wide ones are
+    added flow by flow in place, which is the same: a rank that receives chunk ``c`` in a step
+    sends chunk ``c - 1``, so no flow reads what another writes.
+    """
+    if gather_fits(src.size, padded.shape[2], padded.itemsize):
+        np.add.at(padded, (dst, chunk), padded[src, chunk])
+        return
+    for s, d, c in zip(src.tolist(), dst.tolist(), chunk.tolist(), strict=True):
+        padded[d, c] += padded[s, c]
 
 
 def _tree_copy(padded: np.ndarray, src: np.ndarray, dst: np.ndarray, chunk: np.ndarray) -> None:
-    """Each child ``dst[i]`` stores its parent's chunk ``chunk[i]``."""
-    padded[dst, chunk] = padded[src, chunk]
+    """Each child ``dst[i]`` stores its parent's chunk ``chunk[i]`` (a rank that receives
+    chunk ``c`` forwards chunk ``c - 1``, so flow by flow in place equals all at once)."""
+    if gather_fits(src.size, padded.shape[2], padded.itemsize):
+        padded[dst, chunk] = padded[src, chunk]
+        return
+    for s, d, c in zip(src.tolist(), dst.tolist(), chunk.tolist(), strict=True):
+        padded[d, c] = padded[s, c]
 
 
 def double_binary_tree_allreduce(plan: Plan) -> Iterator[Step]:
@@ -209,23 +224,39 @@ def double_binary_tree_allreduce(plan: Plan) -> Iterator[Step]:
 
 
 def double_binary_tree_allreduce_time(
-    size: float, p: int, alpha: float, beta: float, gamma: float = 0.0, chunks: int = 1
+    size: float,
+    p: int,
+    alpha: float,
+    beta: float,
+    gamma: float = 0.0,
+    chunks: int = 1,
+    shared_port_steps: int = 0,
 ) -> float:
-    """``2(k + D - 1)·(α + (n/2k)·β) + g·(n/2k)·γ`` with ``k`` = ``chunks`` per tree and
-    ``D = ⌈lg p⌉`` the depth of NCCL's trees.
+    """``2(k + D - 1)·(α + (n/2k)·β) + m·(n/2k)·β + g·(n/2k)·γ`` with ``k`` = ``chunks`` per
+    tree, ``D = ⌈lg p⌉`` the depth of NCCL's trees and ``m`` = ``shared_port_steps``.
 
     Derived here for the synchronous pipelined schedule of this module: ``k + D - 1`` reduce
     steps, then as many broadcast steps, each moving one chunk of ``n/2k`` per flow (the shape
     of Sanders et al.'s two-tree bound: bandwidth term ``≈ nβ``, latency ``O(α lg p)``). ``g``
     counts chunks on the critical reduction path: some parent adds two children's chunks in
     every reduce step but the last (``g = 2(k + D) - 3``); with two ranks each tree has one child
-    (``g = k``). Exact on a contention-free network for ``p ≠ 3``; with three ranks the two trees
-    share the link 2→0 (and 0→2) and the simulation is slower.
+    (``g = k``), with three no parent receives two chunks in the first step either (``g = 2k``).
+
+    ``m`` is the port model's term: a step whose busiest port (a device's link, which the
+    step's flows to or from that device share) carries ``c`` flows streams for ``c`` chunk
+    times, ``c - 1`` more than the formula's one; ``m`` sums them over the steps. With a port
+    per peer (``fully_connected``) ``m = 0`` but for three ranks, where both trees use the link
+    2→0 (and 0→2) in the same steps; with one port per device (``switch``) a parent receives
+    both children's chunks through it and ``m ≈ 2k``: the bandwidth term doubles to ``≈ 2nβ``,
+    NCCL's own model of its tree (``tuning.cc``: algorithm bandwidth = bus bandwidth / 2).
     """
     depth = _lg(p)
     piece = size / (2 * chunks)
-    reduced = chunks if p == 2 else 2 * (chunks + depth) - 3
-    return 2 * (chunks + depth - 1) * (alpha + piece * beta) + reduced * piece * gamma
+    reduced = {2: chunks, 3: 2 * chunks}.get(p, 2 * (chunks + depth) - 3)
+    steps = 2 * (chunks + depth - 1)
+    return (
+        steps * (alpha + piece * beta) + shared_port_steps * piece * beta + reduced * piece * gamma
+    )
 
 
 def tree_bytes(size: float, p: int) -> float:

@@ -17,6 +17,8 @@ LIGHT = [
     "clustersim.collectives.recursive",
     "clustersim.collectives.trees",
     "clustersim.collectives.direct",
+    "clustersim.collectives.chain",
+    "clustersim.collectives.tuning",
 ]
 FORBIDDEN = ("simpy", "yaml", "pydantic", "clustersim.scenario", "matplotlib", "networkx")
 

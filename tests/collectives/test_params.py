@@ -17,8 +17,8 @@ from tests.collectives.helpers import MiB, scenario
     ("workload", "words"),
     [
         (
-            {"op": "broadcast", "algorithm": "ring"},
-            ["unknown algorithm 'ring'", "broadcast", "tree"],
+            {"op": "broadcast", "algorithm": "halving_doubling"},
+            ["unknown algorithm 'halving_doubling'", "broadcast", "ring, tree, auto"],
         ),
         ({"op": "allreduce", "root": 1}, ["root only applies", "broadcast or reduce"]),
         ({"op": "reduce", "algorithm": "tree", "root": -1}, ["workload.root", ">= 0"]),
@@ -30,6 +30,18 @@ from tests.collectives.helpers import MiB, scenario
             {"op": "allreduce", "algorithm": "double_binary_tree", "pipeline_chunk": 0},
             ["pipeline_chunk", "positive"],
         ),
+        (
+            {"op": "reduce", "algorithm": "tree", "pipeline_chunk": "1 MiB"},
+            ["pipeline_chunk", "reduce 'tree'", "ring"],
+        ),
+        ({"op": "allreduce", "verify": "sample"}, ["workload.verify", "sampled", "'sample'"]),
+        ({"op": "allreduce", "sample_elements": 4}, ["sample_elements", "verify: sampled"]),
+        (
+            {"op": "allreduce", "verify": "sampled", "sample_elements": 0},
+            ["workload.sample_elements", "positive integer", "0"],
+        ),
+        ({"op": "allreduce", "verify_memory": 0}, ["workload.verify_memory", "positive"]),
+        ({"op": "allreduce", "verify_memory": "2 GiX"}, ["workload.verify_memory", "GiX"]),
         ({"op": "allreduce", "reduction": "gpu"}, ["workload.reduction"]),
         ({"op": "allreduce", "size": 0}, ["workload.size", "positive"]),
         ({"op": "allreduce", "size": 4003}, ["not a whole number of float32 elements"]),
@@ -46,7 +58,10 @@ def test_bad_params_raise_input_error(workload: dict[str, Any], words: list[str]
 
 
 def test_defaults_per_op() -> None:
-    for op, default in (("broadcast", "tree"), ("alltoall", "pairwise"), ("allgather", "ring")):
+    """NCCL's algorithm for every op NCCL runs with one: the pipelined ring for broadcast and
+    reduce (it was the binomial tree before the ring existed)."""
+    defaults = {"broadcast": "ring", "reduce": "ring", "alltoall": "pairwise", "allgather": "ring"}
+    for op, default in defaults.items():
         spec = scenario(op, "ring", 4, 4096, verify=True)
         del spec["workload"]["algorithm"]
         assert load_scenario(spec).workload.algorithm == default

@@ -43,7 +43,12 @@ def test_bad_params_raise_input_error(workload: dict[str, Any], words: list[str]
         ({"ranks": ["n3"]}, "workload.ranks: needs at least 2 ranks, got 1"),
         ({"op": "broadcast", "algorithm": "tree", "root": 8}, "workload.root: 8 is not a rank"),
         ({"algorithm": "hierarchical"}, "needs GPUs grouped into machines"),
-        ({"size": 1 * GiB, "verify": True}, "workload.verify: replaying 8 ranks"),
+        (
+            {"size": 1 * GiB, "verify": True, "verify_memory": "4 GiB"},
+            r"workload.verify: replaying 8 ranks × 1 GiB needs 8\.13 GiB .* over the limit of "
+            r"4 GiB \(workload.verify_memory\); lower workload.size, use verify: sampled .* or "
+            r"set verify: false",
+        ),
     ],
 )
 def test_validate_finds_what_only_the_cluster_rejects(

@@ -3,7 +3,7 @@ simulates, ``validate`` reports too, with the same message (the kind's ``prepare
 
 Each case here is a cross-field mistake that only the built cluster can reveal: a rank that does
 not exist, more workers, stages or degree than devices, a collective that needs machines on a
-flat topology.
+flat topology, a replay too large for the memory limit.
 """
 
 from __future__ import annotations
@@ -96,3 +96,13 @@ def test_validate_reports_what_run_reports(tmp_path: Path, case: str) -> None:
     assert "Traceback" not in checked.output + ran.output
     for word in words:
         assert word in checked.stderr, (word, checked.stderr)
+
+
+def test_a_replay_over_the_memory_limit_is_found_by_validate(tmp_path: Path) -> None:
+    path = tmp_path / "s.yaml"
+    workload = {"kind": "collective", "op": "allreduce", "size": "64 MiB", "verify": True}
+    path.write_text(yaml.safe_dump({"name": "t", "cluster": RING4, "workload": workload}))
+    checked = runner.invoke(app, ["validate", str(path), "--max-memory", "16MiB"])
+    ran = runner.invoke(app, ["run", str(path), "--max-memory", "16MiB"])
+    assert checked.exit_code == ran.exit_code == 2, (checked.output, ran.output)
+    assert checked.stderr == ran.stderr and "memory" in checked.stderr
