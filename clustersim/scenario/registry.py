@@ -18,6 +18,7 @@ __all__ = ["BUILTIN_KINDS", "get_kind", "kind_names", "kinds"]
 BUILTIN_KINDS: dict[str, str] = {
     "collective": "clustersim.collectives.kind",
     "data_parallel": "clustersim.training.data_parallel.kind",
+    "federated": "clustersim.federated.kind",
     "parameter_server": "clustersim.training.parameter_server.kind",
     "pipeline": "clustersim.training.pipeline.kind",
     "speculative_decoding": "clustersim.inference.speculative.kind",
