@@ -17,6 +17,13 @@ SCENARIOS = sorted((Path(__file__).resolve().parents[1] / "scenarios").glob("*.y
 SHRINK: dict[str, list[str]] = {
     "ring_allreduce.yaml": ["workload.size=4MiB"],
     "federated_partitions.yaml": ["workload.rounds=10"],
+    # trained with its claims in tests/inference/partition/test_accuracy.py
+    "partition_adcnn_accuracy.yaml": [
+        "workload.train.samples=600",
+        "workload.train.test_samples=300",
+        "workload.train.epochs=2",
+        "workload.train.finetune_epochs=1",
+    ],
     "federated_data_sharing.yaml": ["workload.rounds=8"],
     "federated_fedprox_stragglers.yaml": ["workload.rounds=6"],
     "federated_raspberry_wifi.yaml": ["workload.rounds=8"],

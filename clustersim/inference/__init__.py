@@ -1,10 +1,15 @@
-"""Inference workloads: LLM decoding, one package per workload kind.
+"""Inference workloads: LLM decoding and DNN inference at the edge, one package per kind.
 
 Each kind package holds the files every kind has (docs/architecture.md §8): ``params.py``,
-``kernels.py``, ``process.py``, ``costs.py`` and ``kind.py``, plus what that kind needs. Today
-there is one, :mod:`clustersim.inference.speculative` (kind ``speculative_decoding``); early
-exit, split inference and model partitioning will sit beside it as ``early_exit/``, ``split/``
-and ``partition/``.
+``kernels.py``, ``process.py``, ``costs.py`` and ``kind.py``, plus what that kind needs:
+
+* ``speculative/`` -- kind ``speculative_decoding`` (described below);
+* ``early_exit/`` -- BranchyNet (kind ``early_exit``) and, in ``early_exit/ddnn/``, DDNN
+  (kind ``ddnn``);
+* ``split/`` -- Neurosurgeon's mobile/cloud split (kind ``split``), with the devices' power
+  models in ``power.py``;
+* ``partition/`` -- spatial (halo exchange, FDSP, BODP), channel-wise and head-wise partitions
+  of one model over edge devices (kind ``partition``).
 
 ``speculative/`` -- plain, speculative, tree (SpecInfer), PEARL, Medusa and self-speculative
 decoding:
@@ -25,8 +30,8 @@ decoding:
 * ``checks.py`` -- the ``output_matches_target`` and ``greedy_matches_target`` checks.
 * ``stats.py`` -- chi-square goodness of fit, for the output check.
 
-Nothing here is imported eagerly: the scenario registry imports ``speculative.kind`` on first
-use.
+Nothing here is imported eagerly: the scenario registry imports each ``kind`` module on
+first use.
 """
 
 from __future__ import annotations

@@ -18,10 +18,14 @@ __all__ = ["BUILTIN_KINDS", "get_kind", "kind_names", "kinds"]
 BUILTIN_KINDS: dict[str, str] = {
     "collective": "clustersim.collectives.kind",
     "data_parallel": "clustersim.training.data_parallel.kind",
+    "ddnn": "clustersim.inference.early_exit.ddnn.kind",
+    "early_exit": "clustersim.inference.early_exit.kind",
     "federated": "clustersim.federated.kind",
     "parameter_server": "clustersim.training.parameter_server.kind",
+    "partition": "clustersim.inference.partition.kind",
     "pipeline": "clustersim.training.pipeline.kind",
     "speculative_decoding": "clustersim.inference.speculative.kind",
+    "split": "clustersim.inference.split.kind",
     "tensor_parallel": "clustersim.training.tensor_parallel.kind",
 }
 """Kind name -> the module whose ``KIND`` attribute is its :class:`WorkloadKind`."""

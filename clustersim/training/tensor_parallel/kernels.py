@@ -56,6 +56,7 @@ __all__ = [
     "block_megatron",
     "block_sequence",
     "compare",
+    "core_forward",
     "drive",
     "mlp_backward",
     "mlp_forward",
@@ -109,7 +110,7 @@ def _softmax(x: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=-1, keepdims=True)
 
 
-def _core_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, a: int) -> tuple[np.ndarray, Any]:
+def core_forward(q: np.ndarray, k: np.ndarray, v: np.ndarray, a: int) -> tuple[np.ndarray, Any]:
     """softmax(Q·K^T/sqrt(d))·V per head; q may hold fewer rows (queries) than k and v."""
     qh, kh, vh = _heads(q, a), _heads(k, a), _heads(v, a)
     scale = 1.0 / math.sqrt(qh.shape[-1])
@@ -138,7 +139,7 @@ def attention_forward(
 ) -> tuple[np.ndarray, Any]:
     """Multi-head self-attention (no mask); the weights may be column/row slices (some heads)."""
     q, k, v = x @ wq, x @ wk, x @ wv
-    o, core = _core_forward(q, k, v, heads)
+    o, core = core_forward(q, k, v, heads)
     return o @ wo, (x, o, core)
 
 
@@ -310,7 +311,7 @@ def block_sequence(
         v_full = (yield padded([y @ w.wv for y in ys])).reshape(b, s, h)
         outs, cs = [], []
         for i in range(t):
-            o, core = _core_forward(qs[i], k_full, v_full, heads)
+            o, core = core_forward(qs[i], k_full, v_full, heads)
             outs.append(ys[i] + o @ w.wo)
             cs.append((ys[i], o, core))
         caches.append(("attention", cs))
