@@ -27,6 +27,18 @@ SHRINK: dict[str, list[str]] = {
     "federated_data_sharing.yaml": ["workload.rounds=8"],
     "federated_fedprox_stragglers.yaml": ["workload.rounds=6"],
     "federated_raspberry_wifi.yaml": ["workload.rounds=8"],
+    "federated_heterofl.yaml": ["workload.rounds=4"],
+    "federated_cmfl.yaml": ["workload.rounds=3"],
+    "federated_fedmarl.yaml": [
+        "workload.episodes=2",
+        "workload.evaluation.seeds=1",
+        "workload.federated.rounds=3",
+    ],
+    "federated_leakage.yaml": [
+        "workload.targets=1",
+        "workload.attack.iterations=100",
+        "workload.utility.rounds=20",
+    ],
 }
 
 

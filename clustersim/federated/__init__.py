@@ -15,7 +15,18 @@ learning needs besides:
 * ``selection.py``: client selection (uniform, by data size) and FedProx's stragglers;
 * ``channel.py``: packet-loss retransmissions and bit errors;
 * ``trainer.py``: the numpy side of a run, round by round, and the checks;
-* ``plan.py``: the plan ``prepare`` hands ``simulate`` and ``analytic``.
+* ``plan.py``: the plan ``prepare`` hands ``simulate`` and ``analytic``;
+* ``heterofl.py``: HeteroFL's width-sliced sub-models, their positions in the global model and
+  the rates from device capability (``algorithm: heterofl``);
+* ``cmfl.py``: CMFL's relevance of an update to the last global update and its threshold
+  (``algorithm: cmfl``).
+
+Two more kinds live in subpackages, each with the five files of a kind: ``fedmarl/`` (the kind
+``fedmarl``: per-client agents trained over simulated federated episodes to choose who takes
+part) and ``leakage/`` (the kind ``leakage``: the analytic and DLG attacks on what a client
+transmits, and the defences). They are kinds of their own because their runs are not one
+federated run: FedMARL trains over many episodes and compares policies on shared seeds, and the
+leakage kind attacks single transmissions and prices defences by their own FedSGD runs.
 
 Aggregation rules, selection rules and local objectives are small functions in tables
 (:data:`~clustersim.federated.aggregation.AGGREGATORS`,

@@ -15,8 +15,11 @@ not from the update records).
   used here), which is also FedProx's Algorithm 2 (``w^{t+1} = (1/K) Σ_k w_k^{t+1}``, with the
   clients sampled in proportion to ``p_k``: ``selection: weighted``).
 
-The next rules (HeteroFL's per-slice averaging, CMFL's relevance filter) plug in here with the
-same signature.
+HeteroFL's updates cover only their sub-model (:attr:`ClientUpdate.index` names the global
+positions of their elements): both rules then average every element over the clients that hold
+it (:func:`per_element`; Diao et al., ICLR 2021, §3.1), which with every client at full width
+is the same arithmetic as the dense rule. CMFL filters before the rule: an irrelevant update
+never reaches the server (:mod:`clustersim.federated.cmfl`).
 """
 
 from __future__ import annotations
@@ -26,7 +29,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["AGGREGATORS", "ClientUpdate", "mean", "weighted"]
+__all__ = ["AGGREGATORS", "ClientUpdate", "mean", "per_element", "weighted"]
 
 
 @dataclass(frozen=True)
@@ -38,18 +41,43 @@ class ClientUpdate:
         samples: ``n_k``, the samples it trained on (its own plus any shared data it holds).
         delta: ``w^k - w``, the change of its local model over the round (float64, flat).
         epochs: local epochs it completed.
+        index: where ``delta``'s elements sit in the global model (a HeteroFL sub-model's
+            positions); None: ``delta`` is the whole model.
+        relevance: CMFL's ``e(u, ū)`` of the update (None: not computed).
+        upload: whether the client sends it (CMFL withholds irrelevant updates).
     """
 
     client: int
     samples: int
     delta: np.ndarray
     epochs: int
+    index: np.ndarray | None = None
+    relevance: float | None = None
+    upload: bool = True
+
+
+def per_element(w: np.ndarray, updates: Sequence[ClientUpdate], weights: np.ndarray) -> np.ndarray:
+    """HeteroFL's rule: each element ``w_j + Σ_{k∋j} ω_k Δ_kj / Σ_{k∋j} ω_k`` over the updates
+    that hold it (accumulated in arrival order), unchanged where none does."""
+    total = np.zeros_like(w)
+    held = np.zeros_like(w)
+    for omega, update in zip(weights.tolist(), updates, strict=True):
+        index = slice(None) if update.index is None else update.index
+        total[index] += omega * update.delta
+        held[index] += omega
+    out = w.copy()
+    some = held > 0
+    out[some] = w[some] + total[some] / held[some]
+    return out
 
 
 def _combine(w: np.ndarray, updates: Sequence[ClientUpdate], weights: np.ndarray) -> np.ndarray:
-    """``w + Σ_k ω_k Δ_k / Σ_k ω_k``, accumulated in arrival order."""
+    """``w + Σ_k ω_k Δ_k / Σ_k ω_k``, accumulated in arrival order (per element for sub-model
+    updates)."""
     if not updates:
         return w.copy()
+    if any(u.index is not None for u in updates):
+        return per_element(w, updates, weights)
     total = np.zeros_like(w)
     for omega, update in zip(weights.tolist(), updates, strict=True):
         total += omega * update.delta

@@ -7,6 +7,15 @@
   of :func:`clustersim.training.data_parallel.costs.mlp_layer_costs`), and the update: 2 FLOP
   per parameter (``w -= lr·g``), 5 with FedProx's proximal term (``g += μ(w - w^t)`` adds 3),
   reading weights and gradient and writing the weights.
+* :func:`training_memory`: the bytes local training holds at once: the weights and their
+  gradients (two copies of the parameters; plain SGD keeps no optimiser state, the "model
+  states" of Rajbhandari et al., "ZeRO", SC 2020, §3.1) and, per sample of the minibatch, the
+  input and every layer's output, which backpropagation keeps from the forward pass (Chen, Xu,
+  Zhang & Guestrin, "Training Deep Nets with Sublinear Memory Cost", arXiv:1604.06174, §3).
+* :func:`heterofl_parameters`: the parameters of a HeteroFL sub-model of width rate ``r`` of
+  an MLP ``[d_0, d_1, ..., d_L]`` (Diao et al., ICLR 2021, §3.1: hidden widths cut to
+  ``⌈r·d_l⌉``, input and output kept): ``Σ_l (d'_{l-1} + 1)·d'_l`` with ``d'_0 = d_0``,
+  ``d'_L = d_L``; hidden-to-hidden layers shrink by ``r²``, the first and last by ``r``.
 * :func:`expected_wire_bytes`: a transfer over a link losing a share ``p`` of its packets under
   ideal selective-repeat ARQ: ``size + ceil(size / packet) · p / (1 - p) · packet`` (the
   expected ``1 / (1 - p)`` transmissions per packet; Bertsekas & Gallager, *Data Networks*,
@@ -27,6 +36,7 @@
 
 from __future__ import annotations
 
+import itertools
 import math
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
@@ -39,8 +49,10 @@ if TYPE_CHECKING:
 __all__ = [
     "expected_round_time",
     "expected_wire_bytes",
+    "heterofl_parameters",
     "local_work",
     "model_bytes",
+    "training_memory",
     "transfer_time",
 ]
 
@@ -76,6 +88,24 @@ def local_work(
             traffic = sum(layer.bytes_moved(width) for layer in layers)
             moved += count * (3.0 * traffic + update_bytes)
     return flops, moved
+
+
+def training_memory(layers: Sequence[LayerCost], batch: int, itemsize: int) -> float:
+    """Bytes local training on minibatches of ``batch`` holds: weights, gradients, and the
+    minibatch's input and activations."""
+    if not layers:
+        return 0.0
+    params = float(sum(layer.params for layer in layers)) * itemsize
+    activations = layers[0].input_bytes + sum(layer.output_bytes for layer in layers)
+    return 2.0 * params + batch * float(activations)
+
+
+def heterofl_parameters(sizes: Sequence[int], rate: float) -> int:
+    """Parameters of the rate-``rate`` sub-model of the MLP ``sizes`` (weights and biases)."""
+    cut = [int(sizes[0])]
+    cut += [max(1, math.ceil(round(rate * d, 9))) for d in sizes[1:-1]]
+    cut.append(int(sizes[-1]))
+    return sum((a + 1) * b for a, b in itertools.pairwise(cut))
 
 
 def expected_wire_bytes(size: float, loss: float, packet: float) -> float:

@@ -197,6 +197,7 @@ def local_sgd(
     batches: Sequence[np.ndarray],
     lr: float,
     regulariser: Regulariser | None = None,
+    class_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """Plain minibatch SGD from ``start`` on every client; returns the (clients, P) weights.
 
@@ -204,6 +205,10 @@ def local_sgd(
     :func:`client_batches`; all clients share one batch width). Each step minimises the mean
     cross-entropy of the minibatch's valid samples (plus the regulariser's term, with ``w^t`` =
     ``start``): ``w <- w - lr · (∇ + extra)``.
+
+    ``class_mask`` (clients, classes) restricts each client's loss to the classes it holds
+    (HeteroFL's masking trick for non-IID data): the other logits are set to 0 before the
+    softmax and get no gradient.
     """
     clients = len(batches)
     steps = np.array([b.shape[0] for b in batches], dtype=np.int64)
@@ -225,6 +230,7 @@ def local_sgd(
     w = np.repeat(start[None, :], clients, axis=0)
     grad = np.empty_like(w)
     last = stack.layers - 1
+    held = None if class_mask is None else np.asarray(class_mask, dtype=bool)[order]
     # segments of steps with the same number of active clients share their views
     bounds = np.flatnonzero(np.diff(active)) + 1
     for s0, s1 in zip([0, *bounds.tolist()], [*bounds.tolist(), total], strict=True):
@@ -238,6 +244,9 @@ def local_sgd(
         weights_t = [wl.swapaxes(-1, -2) for wl, _ in layers]
         biases = [bl[..., None, :] for _, bl in layers]
         grad_layers = stack.views(grad_m)
+        keep = None
+        if held is not None:
+            keep = held[rows][None, :] if m == 1 else held[:m][:, None, :]
         for s in range(s0, s1):
             idx = index[s, rows]
             if full[s]:
@@ -256,10 +265,14 @@ def local_sgd(
                     h *= mask
                     masks.append(mask)
             # the gradient of each client's minibatch-mean softmax cross-entropy (logits)
+            if keep is not None:
+                h *= keep
             h -= h.max(axis=-1, keepdims=True)
             np.exp(h, out=h)
             h /= h.sum(axis=-1, keepdims=True)
             h.reshape(-1)[target[s, rows].ravel()] -= 1.0
+            if keep is not None:
+                h *= keep
             h *= scale
             g = h
             for i in range(last, -1, -1):
@@ -288,6 +301,7 @@ def local_sgd_nn(
     lr: float,
     regulariser: Regulariser | None = None,
     input_shape: Sequence[int] | None = None,
+    class_mask: np.ndarray | None = None,
 ) -> np.ndarray:
     """:func:`local_sgd` for any ``nn`` model, client by client through its own forward and
     backward passes; ``x`` rows are reshaped to ``input_shape`` (e.g. (C, H, W))."""
@@ -299,7 +313,11 @@ def local_sgd_nn(
         for row in steps:
             rows = row[row >= 0]
             logits, cache = model.forward(x[rows].reshape(-1, *shape), params)
+            if class_mask is not None:
+                logits = logits * class_mask[k]
             _, grad = softmax_cross_entropy(logits, y[rows])
+            if class_mask is not None:
+                grad *= class_mask[k]
             _, grads = model.backward(grad, cache, params)
             flat = layout.flatten(grads)
             if regulariser is not None:

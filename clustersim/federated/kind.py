@@ -44,10 +44,11 @@ import numpy as np
 
 from clustersim.errors import InputError
 from clustersim.federated import costs
-from clustersim.federated.models import build_model
+from clustersim.federated.heterofl import WidthPlan, assign_rates, sub_models
+from clustersim.federated.models import FederatedModel, build_model
 from clustersim.federated.params import FederatedParams, RateDistribution
 from clustersim.federated.plan import FederatedPlan
-from clustersim.federated.process import STATUSES, FederatedRun
+from clustersim.federated.process import STATUSES, FederatedRun, Selector
 from clustersim.federated.selection import clients_per_round
 from clustersim.federated.trainer import (
     FederatedTrainer,
@@ -62,7 +63,16 @@ from clustersim.kinds.validation import known_name, rank_list
 from clustersim.training.data_parallel.blas import single_threaded_blas
 from clustersim.training.parameter_server.params import StragglerDistribution
 
-__all__ = ["KIND", "FederatedParams", "FederatedPlan", "analytic", "prepare", "simulate"]
+__all__ = [
+    "KIND",
+    "FederatedParams",
+    "FederatedPlan",
+    "analytic",
+    "client_round_times",
+    "prepare",
+    "run",
+    "simulate",
+]
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_]*$")
 _BASELINE_METRICS = (
@@ -219,7 +229,8 @@ def _fedsgd_regime(params: FederatedParams, m: int, clients: int, sizes: np.ndar
     """One full-batch local step per round with every client reporting: FedSGD."""
     av, err = params.availability, params.errors
     return (
-        params.local_epochs == 1
+        params.algorithm in ("fedavg", "fedprox")
+        and params.local_epochs == 1
         and (params.batch_size is None or params.batch_size >= int(sizes.max()))
         and m == clients
         and params.stragglers == 0
@@ -231,6 +242,79 @@ def _fedsgd_regime(params: FederatedParams, m: int, clients: int, sizes: np.ndar
         and err.bit_error_rate == 0
         and (params.aggregation == "weighted" or bool((sizes == sizes[0]).all()))
     )
+
+
+def _widths(
+    cluster: Cluster,
+    params: FederatedParams,
+    clients: list[str],
+    sizes: np.ndarray,
+    model: FederatedModel,
+) -> WidthPlan | None:
+    """HeteroFL's rates (given, or from each client's device) and sub-models; None otherwise."""
+    spec = params.width
+    if spec is None:
+        return None
+    ds = params.dataset
+    levels = sorted(set(spec.levels), reverse=True)
+    if spec.rates == "auto":
+        rates = _auto_rates(cluster, params, clients, sizes, model, levels)
+    else:
+        rates = _per_client(
+            spec.rates, clients, "workload.heterofl.rates", cluster.sim.rng("federated.rates")
+        )
+        rates = np.where(np.isnan(rates), 1.0, rates)
+    evaluated = tuple(sorted(set(levels) | set(rates.tolist()), reverse=True))
+    # rates 1 and 1/2 for the check heterofl_all_full_equals_fedavg and its control
+    needed = set(evaluated) | {1.0, 0.5}
+    models = sub_models(params.model, ds.input_shape, ds.class_count, needed, model.layout)
+    return WidthPlan(rates=rates, models=models, evaluated=evaluated)
+
+
+def _auto_rates(
+    cluster: Cluster,
+    params: FederatedParams,
+    clients: list[str],
+    sizes: np.ndarray,
+    model: FederatedModel,
+    levels: list[float],
+) -> np.ndarray:
+    """Rates from capability: each client's roofline time of every level's local training
+    against the budget, and every level's training footprint against its memory."""
+    spec = params.width
+    assert spec is not None
+    ds, itemsize, epochs = params.dataset, params.wire_dtype.itemsize, params.local_epochs
+    batch = params.batch_size
+    subs = sub_models(params.model, ds.input_shape, ds.class_count, levels, model.layout)
+    profiles = [subs[r].model.costs(params.dtype) for r in levels]
+
+    def seconds(name: str, layers: list[Any], n: int) -> float:
+        flops, moved = costs.local_work(layers, n, batch, itemsize, proximal=False)
+        return cluster.devices[name].compute_time(flops * epochs, moved * epochs)
+
+    times = np.array(
+        [
+            [seconds(c, layers, int(n)) for layers in profiles]
+            for c, n in zip(clients, sizes, strict=True)
+        ]
+    )
+    full = model.costs(params.dtype)
+    budget = spec.compute_budget
+    if budget is None:
+        budget = min(seconds(c, full, int(n)) for c, n in zip(clients, sizes, strict=True))
+    need = np.array(
+        [costs.training_memory(layers, int(batch or sizes.max()), itemsize) for layers in profiles]
+    )
+    memory = np.array([cluster.devices[c].spec.memory * spec.memory_fraction for c in clients])
+    rates = assign_rates(times, need, memory, levels, budget)
+    for name, rate, room in zip(clients, rates.tolist(), memory.tolist(), strict=True):
+        if rate < 0:
+            raise InputError(
+                f"workload.heterofl: client {name!r} may use {room:.6g} bytes "
+                f"(memory_fraction {spec.memory_fraction} of its memory), less than the "
+                f"{need.min():.6g} bytes training the smallest level ({min(levels)}) needs"
+            )
+    return rates
 
 
 def prepare(cluster: Cluster, params: FederatedParams) -> FederatedPlan:
@@ -287,9 +371,22 @@ def prepare(cluster: Cluster, params: FederatedParams) -> FederatedPlan:
     layers = model.costs(params.dtype)
     itemsize = params.wire_dtype.itemsize
     prox = params.algorithm == "fedprox"
-    work = [
-        costs.local_work(layers, int(n), params.batch_size, itemsize, proximal=prox) for n in sizes
-    ]
+    widths = _widths(run_cluster, params, clients, sizes, model)
+    if widths is None:
+        work = [
+            costs.local_work(layers, int(n), params.batch_size, itemsize, proximal=prox)
+            for n in sizes
+        ]
+        client_parameters = np.full(k, model.parameters, dtype=np.int64)
+    else:
+        work = [
+            costs.local_work(
+                widths.of(i).model.costs(params.dtype), int(n), params.batch_size, itemsize,
+                proximal=False,
+            )
+            for i, n in enumerate(sizes.tolist())
+        ]  # fmt: skip
+        client_parameters = np.array([widths.of(i).parameters for i in range(k)], dtype=np.int64)
     offline = [
         [(float(a), float(b)) for a, b in params.availability.offline.get(name, [])]
         for name in clients
@@ -305,10 +402,13 @@ def prepare(cluster: Cluster, params: FederatedParams) -> FederatedPlan:
         sizes=sizes,
         parameters=model.parameters,
         model_bytes=costs.model_bytes(model.parameters, itemsize),
+        client_parameters=client_parameters,
+        client_bytes=client_parameters.astype(float) * itemsize,
         epoch_work=work,
         packet_loss=loss,
         offline=offline,
         shadow=_fedsgd_regime(params, m, k, sizes),
+        widths=widths,
     )
     for label in params.compare:
         try:
@@ -336,6 +436,10 @@ def _trainer(plan: FederatedPlan) -> FederatedTrainer:
         shadow=plan.shadow and p.verify,
         centralized=p.centralized,
         warmup_epochs=p.sharing.warmup_epochs if p.sharing is not None else 0,
+        widths=plan.widths,
+        threshold=None if p.relevance is None else (p.relevance.threshold, p.relevance.end),
+        rounds=p.rounds,
+        masked=p.width is not None and p.width.masked,
     )
     ds = p.dataset
     model = build_model(p.model, ds.input_shape, ds.class_count, rng("federated.init"))
@@ -396,63 +500,134 @@ def _training_metrics(run: FederatedRun, trainer: FederatedTrainer) -> dict[str,
     return metrics
 
 
-def _run(plan: FederatedPlan) -> tuple[dict[str, Any], dict[str, Any], FederatedRun]:
-    """Simulate ``plan`` from t=0 on its cluster: (metrics, checks, the run)."""
+def _width_metrics(plan: FederatedPlan, trainer: FederatedTrainer | None) -> dict[str, Any]:
+    """HeteroFL: every client's rate and sub-model, the measured size and work of every
+    evaluated width against the full model's, and (trained) each width's accuracy."""
+    widths = plan.widths
+    assert widths is not None
+    p = plan.params
+    ds = p.dataset
+    full = build_model(p.model, ds.input_shape, ds.class_count, np.random.default_rng(0))
+    full_flops = float(sum(layer.flops for layer in full.costs(p.dtype)))
+    levels = list(widths.evaluated)
+    out: dict[str, Any] = {
+        "client_rate": widths.rates.tolist(),
+        "client_parameters": plan.client_parameters.tolist(),
+        "client_bytes": plan.client_bytes.tolist(),
+        "client_epoch_flops": [w[0] for w in plan.epoch_work],
+        "width_levels": levels,
+        "width_parameters": [widths.models[r].parameters for r in levels],
+        "width_parameter_fraction": [widths.models[r].parameters / plan.parameters for r in levels],
+        "width_flop_fraction": [
+            sum(layer.flops for layer in widths.models[r].model.costs(p.dtype)) / full_flops
+            for r in levels
+        ],
+        "width_clients": [int(np.count_nonzero(widths.rates == r)) for r in levels],
+    }
+    if trainer is not None:
+        out["width_accuracy"] = trainer.evaluate_widths()
+    return out
+
+
+def _relevance_metrics(
+    plan: FederatedPlan, run: FederatedRun, trainer: FederatedTrainer
+) -> dict[str, Any]:
+    """CMFL: uploads skipped, the bytes they would have cost, the relevance and threshold of
+    every round."""
+    skipped = [c for r in run.rounds for c in r.clients if c.status == "skipped"]
+    trained = sum(1 for r in run.rounds for c in r.clients if c.compute_end is not None)
+    wire = _wire_bytes(plan)
+    return {
+        "uploads_skipped": len(skipped),
+        "uploads_skipped_fraction": len(skipped) / trained if trained else 0.0,
+        "bytes_saved": float(sum(wire[c.client] for c in skipped)),
+        "relevance_mean_curve": [float(np.mean(r)) if r else None for r in trainer.relevances],
+        "threshold_curve": [trainer.threshold(t) for t in range(plan.params.rounds)],
+    }
+
+
+def run(
+    plan: FederatedPlan, selector: Selector | None = None
+) -> tuple[dict[str, Any], dict[str, Any], FederatedRun]:
+    """Simulate ``plan`` from t=0 on its cluster: (metrics, checks, the run).
+
+    ``selector`` (see :class:`~clustersim.federated.process.FederatedRun`) replaces the
+    selection rule: the ``fedmarl`` kind's agents choose the clients through it.
+    """
     p, cluster = plan.params, plan.cluster
     # corrupted updates may overflow; the checks report non-finite numbers, not warnings
     with single_threaded_blas(), np.errstate(over="ignore", invalid="ignore", divide="ignore"):
         trainer = _trainer(plan) if p.train else None
-        run = FederatedRun(plan, trainer)
-        run.start()
+        fed = FederatedRun(plan, trainer, selector)
+        fed.start()
         cluster.sim.run()
         checks = trainer.checks() if trainer is not None else {}
-    run.trace()
+    fed.trace()
     net = cluster.network
     senders = net.node_bytes_sent
     client_idx = cluster.rank_indices(plan.clients)
     statuses = {s: 0 for s in STATUSES}
+    if p.relevance is not None:
+        statuses["skipped"] = 0
     corrupted_used = 0
-    for r in run.rounds:
+    for r in fed.rounds:
         for c in r.clients:
             statuses[c.status] = statuses.get(c.status, 0) + 1
             corrupted_used += int(c.corrupted)
-    rounds = [r.end - r.start for r in run.rounds]
+    rounds = [r.end - r.start for r in fed.rounds]
     metrics: dict[str, Any] = {
         "rounds": p.rounds,
         "clients": len(plan.clients),
         "clients_per_round": plan.m,
         "model_parameters": plan.parameters,
         "model_bytes": plan.model_bytes,
-        "time_s": run.rounds[-1].end,
-        "time_curve_s": [r.end for r in run.rounds],
+        "time_s": fed.rounds[-1].end,
+        "time_curve_s": [r.end for r in fed.rounds],
         "round_time_s": rounds,
         "round_time_mean_s": float(np.mean(rounds)),
-        **_phase_means(run),
+        **_phase_means(fed),
         "bytes_down_total": float(senders[net.node_index(plan.server)]),
         "bytes_up_total": float(senders[client_idx].sum()),
-        "participation_per_client": run.reported.tolist(),
-        "selected_per_client": run.selected.tolist(),
+        "participation_per_client": fed.reported.tolist(),
+        "selected_per_client": fed.selected.tolist(),
         **{f"updates_{s}": n for s, n in statuses.items()},
         "updates_corrupted_used": corrupted_used,
     }
+    if plan.widths is not None:
+        metrics.update(_width_metrics(plan, trainer))
     if trainer is not None:
-        metrics.update(_training_metrics(run, trainer))
+        metrics.update(_training_metrics(fed, trainer))
+        if p.relevance is not None:
+            metrics.update(_relevance_metrics(plan, fed, trainer))
     metrics.update(cluster.standard_metrics())
-    return metrics, checks, run
+    return metrics, checks, fed
 
 
 def simulate(plan: FederatedPlan) -> Outcome:
     """Run the rounds (and every baseline of ``compare`` on a fresh copy of the cluster)."""
-    metrics, checks, _ = _run(plan)
+    metrics, checks, _ = run(plan)
     for label in plan.params.compare:
         baseline = prepare(plan.base.fresh(), plan.params.baseline(label))
-        other, _, _ = _run(baseline)
+        other, _, _ = run(baseline)
         metrics.update({f"{label}_{k}": other[k] for k in _BASELINE_METRICS if k in other})
     return Outcome(metrics=metrics, checks=checks)
 
 
 # ------------------------------------------------------------------------------ analytic
-def _client_times(plan: FederatedPlan) -> np.ndarray:
+def _wire_bytes(plan: FederatedPlan) -> np.ndarray:
+    """Each client's expected bytes on the wire per transfer of its model (or update)."""
+    packet = plan.params.network.packet_size
+    return np.array(
+        [
+            costs.expected_wire_bytes(float(size), float(loss), packet)
+            for size, loss in zip(
+                plan.client_bytes.tolist(), plan.packet_loss.tolist(), strict=True
+            )
+        ]
+    )
+
+
+def client_round_times(plan: FederatedPlan) -> np.ndarray:
     """Every client's contention-free round: download, its local epochs, upload."""
     p, cluster = plan.params, plan.cluster
     net = cluster.network
@@ -460,12 +635,7 @@ def _client_times(plan: FederatedPlan) -> np.ndarray:
     ids = cluster.rank_indices(plan.clients)
     down = net.pattern(np.full(ids.size, server), ids)
     up = net.pattern(ids, np.full(ids.size, server))
-    wire = np.array(
-        [
-            costs.expected_wire_bytes(plan.model_bytes, float(loss), p.network.packet_size)
-            for loss in plan.packet_loss
-        ]
-    )
+    wire = _wire_bytes(plan)
     out = np.empty(ids.size)
     for i, name in enumerate(plan.clients):
         flops, moved = plan.epoch_work[i]
@@ -483,19 +653,18 @@ def analytic(plan: FederatedPlan) -> dict[str, Any]:
 
     Assumes every selected client does all ``E`` epochs and reports (no stragglers, dropouts,
     or lost updates) and the selection is uniform; the bytes are expectations under packet loss.
+    HeteroFL's clients move and train their own sub-models (their bytes and roofline times are
+    per client); CMFL's prediction is FedAvg's, an upper bound on its uploads.
     """
     p = plan.params
-    times = _client_times(plan)
+    times = client_round_times(plan)
+    # a uniform selection aggregates m clients' (sub-)models on average
+    aggregated = plan.m * float(plan.client_parameters.mean())
     aggregate = plan.cluster.devices[plan.server].compute_time(
-        2.0 * plan.parameters * plan.m, (plan.m + 1) * plan.parameters * p.wire_dtype.itemsize
+        2.0 * aggregated, (aggregated + plan.parameters) * p.wire_dtype.itemsize
     )
     round_time = costs.expected_round_time(times, plan.m, p.deadline) + aggregate
-    wire = np.array(
-        [
-            costs.expected_wire_bytes(plan.model_bytes, float(loss), p.network.packet_size)
-            for loss in plan.packet_loss
-        ]
-    )
+    wire = _wire_bytes(plan)
     per_round = plan.m * float(wire.mean())
     return {
         "model_bytes": plan.model_bytes,

@@ -64,19 +64,29 @@ class FederatedModel:
         batches: Sequence[np.ndarray],
         lr: float,
         regulariser: Regulariser | None = None,
+        class_mask: np.ndarray | None = None,
     ) -> np.ndarray:
-        """Local SGD of every client from ``start``: the (clients, P) weights."""
+        """Local SGD of every client from ``start``: the (clients, P) weights (``class_mask``:
+        each client's loss over the classes it holds only)."""
         if isinstance(self.layout, DenseStack):
-            return local_sgd(self.layout, x, y, start, batches, lr, regulariser)
+            return local_sgd(self.layout, x, y, start, batches, lr, regulariser, class_mask)
         return local_sgd_nn(
-            self.network, self.layout, x, y, start, batches, lr, regulariser, self.input_shape
-        )
+            self.network, self.layout, x, y, start, batches, lr, regulariser, self.input_shape,
+            class_mask,
+        )  # fmt: skip
 
     def gradient(self, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
         return full_gradient(self.network, self.layout, w, x, y, self.input_shape)
 
     def evaluate(self, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> tuple[float, float]:
         return evaluate(self.network, self.layout, w, x, y, self.input_shape)
+
+    def sample_losses(self, w: np.ndarray, x: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Each sample's cross-entropy under the weights ``w`` (nn's forward)."""
+        logits = self.network.forward(x.reshape(-1, *self.input_shape), self.layout.params(w))[0]
+        shifted = logits - logits.max(axis=1, keepdims=True)
+        log_z = np.log(np.exp(shifted).sum(axis=1))
+        return log_z - shifted[np.arange(y.size), y]
 
     def costs(self, dtype: Any) -> list[LayerCost]:
         """The per-sample layer profile at ``dtype`` (the wire and compute dtype)."""

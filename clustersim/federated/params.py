@@ -29,9 +29,11 @@ from clustersim.units import Bytes, Rate, Seconds, parse_rate, parse_time
 
 __all__ = [
     "AvailabilityParams",
+    "CMFLParams",
     "DatasetParams",
     "ErrorParams",
     "FederatedParams",
+    "HeteroFLParams",
     "ModelParams",
     "NetworkParams",
     "PartitionParams",
@@ -388,6 +390,102 @@ class ErrorParams(_Strict):
         return value
 
 
+def _width_rate(value: float, what: str) -> float:
+    if not (0 < value <= 1 and math.isfinite(value)):
+        raise InputError(
+            f"{what} must be a width rate in (0, 1] (the share of every hidden layer's units a "
+            f"client trains), got {value!r}"
+        )
+    return float(value)
+
+
+class HeteroFLParams(_Strict):
+    """``heterofl``: the clients' width rates (Diao, Ding & Tarokh, ICLR 2021).
+
+    ``rates`` is one rate for every client, a list in client order, a table by client name (the
+    others at rate 1), or ``auto``: each client the largest of ``levels`` whose local training
+    per round fits ``compute_budget`` on its device (default: the time the fastest client needs
+    for the full model) and whose training footprint fits ``memory_fraction`` of its memory
+    (:func:`clustersim.federated.heterofl.assign_rates`).
+    """
+
+    rates: Literal["auto"] | float | list[float] | dict[str, float] = Field(
+        "auto", description="auto | a rate in (0, 1] | a list per client | a table by client"
+    )
+    levels: list[float] = Field(
+        default_factory=lambda: [1.0, 0.5, 0.25, 0.125, 0.0625],
+        description="the width levels auto chooses from and every one evaluated at the end "
+        "(HeteroFL's a-e)",
+    )
+    compute_budget: Seconds | None = Field(
+        None,
+        description="auto: local-training seconds per round a client may take (default: the "
+        "fastest client's time for the full model)",
+    )
+    memory_fraction: float = Field(
+        1.0, description="auto: share of a device's memory local training may use"
+    )
+    masked: bool = Field(
+        False,
+        description="HeteroFL's masking trick for non-IID data: a client's loss covers only the "
+        "classes it holds (the other logits are set to 0)",
+    )
+
+    @field_validator("rates", mode="before")
+    @classmethod
+    def _parse_rates(cls, value: Any) -> Any:
+        if value == "auto":
+            return value
+        return _per_client(value, _number, "rates", _width_rate)
+
+    @field_validator("levels", mode="before")
+    @classmethod
+    def _parse_levels(cls, value: Any) -> Any:
+        if not isinstance(value, list) or not value:
+            raise InputError(f"levels must be a non-empty list of width rates, got {value!r}")
+        levels = [_width_rate(_number(v), f"levels [{i}]") for i, v in enumerate(value)]
+        if len(set(levels)) != len(levels):
+            raise InputError(f"levels must be distinct, got {levels}")
+        return levels
+
+    @field_validator("compute_budget")
+    @classmethod
+    def _budget(cls, value: float | None) -> float | None:
+        return None if value is None else positive(value, "compute_budget", unit="seconds")
+
+    @field_validator("memory_fraction")
+    @classmethod
+    def _memory(cls, value: float) -> float:
+        if not 0 < value <= 1:
+            raise InputError(f"memory_fraction must be in (0, 1], got {value!r}")
+        return value
+
+
+class CMFLParams(_Strict):
+    """``cmfl``: the relevance threshold (Wang, Wang & Li, ICDCS 2019).
+
+    A client uploads when the relevance ``e(u, ū)`` of its update reaches ``threshold``;
+    with ``end`` the threshold moves linearly from ``threshold`` in the first round to ``end``
+    in the last.
+    """
+
+    threshold: float = Field(0.5, description="relevance a client's update needs, in [0, 1]")
+    end: float | None = Field(None, description="the threshold of the last round (a schedule)")
+
+    @field_validator("threshold", "end", mode="before")
+    @classmethod
+    def _unit(cls, value: Any) -> Any:
+        if value is None:
+            return value
+        value = _number(value)
+        if not 0 <= value <= 1:
+            raise InputError(
+                f"a relevance threshold is a share of parameters and must be in [0, 1], got "
+                f"{value!r}"
+            )
+        return value
+
+
 class FederatedParams(_Strict):
     """Parameters of ``kind: federated``."""
 
@@ -405,8 +503,16 @@ class FederatedParams(_Strict):
     clients_per_round: int | None = Field(None, ge=1, description="m per round")
     fraction: float | None = Field(None, description="C: m = max(round(C·K), 1)")
     selection: Literal["uniform", "weighted"] = "uniform"
-    algorithm: Literal["fedavg", "fedprox"] = "fedavg"
+    algorithm: Literal["fedavg", "fedprox", "heterofl", "cmfl"] = Field(
+        "fedavg",
+        description="fedavg | fedprox (mu) | heterofl (width-sliced sub-models) | cmfl "
+        "(relevance-filtered uploads)",
+    )
     mu: float = Field(0.0, ge=0, description="fedprox: proximal coefficient")
+    heterofl: HeteroFLParams | None = Field(
+        None, description="heterofl: the width rates (default: auto from device capability)"
+    )
+    cmfl: CMFLParams | None = Field(None, description="cmfl: the relevance threshold")
     aggregation: Literal["weighted", "mean"] = Field(
         "weighted", description="weighted by samples (FedAvg) | mean (the notes, FedProx Alg. 2)"
     )
@@ -502,6 +608,21 @@ class FederatedParams(_Strict):
             raise InputError(
                 f"mu ({self.mu}) applies only to algorithm fedprox (FedAvg has no proximal term)"
             )
+        for name in ("heterofl", "cmfl"):
+            if getattr(self, name) is not None and self.algorithm != name:
+                raise InputError(
+                    f"{name} applies only to algorithm {name}, got algorithm {self.algorithm!r}"
+                )
+        if self.algorithm == "heterofl" and self.model.name == "logistic":
+            raise InputError(
+                "algorithm heterofl slices the hidden layers of the model, and model 'logistic' "
+                "has none; use model mlp (hidden widths) or cnn (channels)"
+            )
+        if self.algorithm == "cmfl" and not self.train:
+            raise InputError(
+                "algorithm cmfl decides from each update's numbers whether to upload it; it "
+                "needs train: true"
+            )
         natural = self.dataset.name == "synthetic"
         kind = self.partition_kind
         if natural and kind != "natural":
@@ -546,6 +667,20 @@ class FederatedParams(_Strict):
     def objective(self) -> str:
         """The local objective: ``proximal`` for FedProx, ``cross_entropy`` for FedAvg."""
         return "proximal" if self.algorithm == "fedprox" else "cross_entropy"
+
+    @property
+    def width(self) -> HeteroFLParams | None:
+        """HeteroFL's rates (its defaults when the block is omitted), None for the others."""
+        if self.algorithm != "heterofl":
+            return None
+        return self.heterofl or HeteroFLParams()
+
+    @property
+    def relevance(self) -> CMFLParams | None:
+        """CMFL's threshold (its defaults when the block is omitted), None for the others."""
+        if self.algorithm != "cmfl":
+            return None
+        return self.cmfl or CMFLParams()
 
     @property
     def keeps_partial_work(self) -> bool:

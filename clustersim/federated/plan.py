@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
+from clustersim.federated.heterofl import WidthPlan
 from clustersim.federated.params import FederatedParams
 from clustersim.hardware.cluster import Cluster
 
@@ -33,10 +34,14 @@ class FederatedPlan:
             of the shared data (what it trains on).
         parameters: the model's number of parameters.
         model_bytes: bytes of the model (and of an update) at the wire dtype.
-        epoch_work: each client's (FLOP, bytes) of one local epoch.
+        client_parameters: the parameters each client downloads, trains and uploads (its
+            HeteroFL sub-model's; the whole model's otherwise).
+        client_bytes: bytes of each client's model and update at the wire dtype.
+        epoch_work: each client's (FLOP, bytes) of one local epoch (of its sub-model).
         packet_loss: each client's link loss rate.
         offline: each client's offline intervals ``(start, end)``.
         shadow: the run is in FedSGD's regime (``fedavg_equals_sgd`` compares every round).
+        widths: HeteroFL's rates and sub-models (None for the other algorithms).
     """
 
     cluster: Cluster
@@ -49,10 +54,13 @@ class FederatedPlan:
     sizes: np.ndarray
     parameters: int
     model_bytes: float
+    client_parameters: np.ndarray
+    client_bytes: np.ndarray
     epoch_work: list[tuple[float, float]]
     packet_loss: np.ndarray
     offline: list[list[tuple[float, float]]] = field(default_factory=list)
     shadow: bool = False
+    widths: WidthPlan | None = None
 
     def offline_at(self, now: float) -> np.ndarray:
         """Which clients the schedule has offline at ``now``."""

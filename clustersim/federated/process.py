@@ -17,6 +17,13 @@ Each round (McMahan et al. 2017, Algorithm 1, on the simulated clock):
    next round starts. A late client's update is discarded (FedAvg "drops" it); a client still
    busy when the next round starts is not available to it.
 
+Per client, the bytes of the model and of the update are its own (``plan.client_bytes``): a
+HeteroFL client downloads and uploads only its sub-model, and trains for its sub-model's
+roofline time. Under CMFL a client whose update is not relevant (its relevance to the last
+global update below the threshold) sends nothing and ends ``skipped`` after training; the
+server is taken to know at once (a real one would learn it from a few-byte notice or its
+deadline).
+
 A client can fail to report: it goes offline during the round (``dropout_probability``: at a
 uniformly drawn point of its local training; or an offline interval of the schedule starting
 while it works), it is a straggler under FedAvg (it trains ``e < E`` epochs in the time ``E``
@@ -32,7 +39,7 @@ server, and when.
 
 from __future__ import annotations
 
-from collections.abc import Generator
+from collections.abc import Callable, Generator
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -47,13 +54,14 @@ if TYPE_CHECKING:
     from clustersim.federated.plan import FederatedPlan
     from clustersim.federated.trainer import FederatedTrainer
 
-__all__ = ["STATUSES", "ClientRound", "FederatedRun", "RoundRecord"]
+__all__ = ["STATUSES", "ClientRound", "FederatedRun", "RoundRecord", "Selector"]
 
 STATUSES = ("reported", "late", "dropped", "offline", "straggler", "lost", "corrupted")
 """How a selected client's round can end: its update was aggregated, it arrived after the round
 closed, the client dropped out or went offline (schedule), its partial work was discarded
 (FedAvg), the upload was lost, or it was corrupted and discarded. ``corrupted_used`` counts the
-corrupted updates the server could not detect (they are also ``reported``)."""
+corrupted updates the server could not detect (they are also ``reported``). Under CMFL a client
+may also end ``skipped``: its update was not relevant enough to send."""
 
 
 @dataclass
@@ -85,23 +93,37 @@ class RoundRecord:
     open: bool = True
     close: float = 0.0
     end: float = 0.0
+    bytes_up: float = 0.0
     evaluation: tuple[float, float] | None = None
     divergence: float | None = None
+
+
+Selector = Callable[["FederatedRun", int, np.ndarray], np.ndarray]
+"""A selection made from the run's state: ``(run, round, available) -> chosen`` (sorted client
+indices), for a learned policy (FedMARL) in place of a :data:`SELECTORS` rule."""
 
 
 class FederatedRun:
     """The processes of a federated run on ``plan.cluster`` (see the module docstring).
 
     ``trainer`` carries the numerics; None for a timing-only run (``train: false``).
+    ``selector`` replaces the workload's selection rule when given; it sees the run as it is
+    when the round starts (earlier rounds' records, the trainer's current model).
     """
 
-    def __init__(self, plan: FederatedPlan, trainer: FederatedTrainer | None) -> None:
+    def __init__(
+        self,
+        plan: FederatedPlan,
+        trainer: FederatedTrainer | None,
+        selector: Selector | None = None,
+    ) -> None:
         self.plan = plan
         self.params = plan.params
         self.cluster = plan.cluster
         self.sim = plan.cluster.sim
         self.env = self.sim.env
         self.trainer = trainer
+        self.selector = selector
         self.rounds: list[RoundRecord] = []
         k = len(plan.clients)
         self.busy = np.zeros(k, dtype=bool)
@@ -125,7 +147,11 @@ class FederatedRun:
             record = RoundRecord(t, env.now, self.sim.rng(f"federated.channel.{t}"))
             self.rounds.append(record)
             rng = self.sim.rng(f"federated.round.{t}")
-            chosen = SELECTORS[p.selection](rng, self._available(rng, env.now), plan.m, plan.sizes)
+            available = self._available(rng, env.now)
+            if self.selector is not None:
+                chosen = np.asarray(self.selector(self, t, available), dtype=np.int64)
+            else:
+                chosen = SELECTORS[p.selection](rng, available, plan.m, plan.sizes)
             epochs = stragglers(rng, chosen, p.stragglers, p.local_epochs)
             drops = rng.random(chosen.size) < p.availability.dropout_probability
             drop_at = rng.random(chosen.size)
@@ -154,11 +180,10 @@ class FederatedRun:
             record.open = False
             record.close = env.now
             if record.reported:
-                n = len(record.reported)
-                parameters = plan.parameters
+                parameters = float(plan.client_parameters[record.reported].sum())
                 yield from server.compute(
-                    2.0 * parameters * n,
-                    (n + 1) * parameters * p.wire_dtype.itemsize,
+                    2.0 * parameters,
+                    (parameters + plan.parameters) * p.wire_dtype.itemsize,
                     label=f"aggregate round {t}",
                 )
             record.end = env.now
@@ -209,8 +234,9 @@ class FederatedRun:
         device = self.cluster.devices[name]
         net = self.cluster.network
         try:
+            size = float(plan.client_bytes[k])
             down = net.transfer(
-                plan.server, name, self._wire(record, k, plan.model_bytes), f"model r{record.index}"
+                plan.server, name, self._wire(record, k, size), f"model r{record.index}"
             )
             online = yield from self._until_offline(down, k)
             client.download_end = env.now
@@ -242,12 +268,12 @@ class FederatedRun:
             if not record.open:
                 client.status = "late"
                 return
-            up = net.transfer(
-                name,
-                plan.server,
-                self._wire(record, k, plan.model_bytes),
-                f"update r{record.index}",
-            )
+            if update is not None and not update.upload:
+                client.status = "skipped"
+                return
+            wire = self._wire(record, k, size)
+            record.bytes_up += wire
+            up = net.transfer(name, plan.server, wire, f"update r{record.index}")
             online = yield from self._until_offline(up, k)
             client.upload_end = env.now
             if not online:

@@ -1,8 +1,9 @@
 """Client selection: which of the available clients take part in a round, and who straggles.
 
 A selection rule is ``rule(rng, available, m, sizes) -> chosen`` (client indices, sorted);
-:data:`SELECTORS` names them for the scenario's ``selection`` key. The next issue's learned
-selection (FedMARL) plugs in with the same signature.
+:data:`SELECTORS` names them for the scenario's ``selection`` key. A learned selection that
+needs the run's state (FedMARL's agents, :mod:`clustersim.federated.fedmarl`) is a ``selector``
+of :class:`~clustersim.federated.process.FederatedRun` instead.
 
 * ``uniform``: ``m`` of the available clients uniformly at random without replacement, as
   FedAvg's "random set of m = max(C·K, 1) clients" (McMahan et al. 2017, Algorithm 1) and

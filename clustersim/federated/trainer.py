@@ -27,6 +27,15 @@ Checks (each fails on a NaN or an infinity in its details):
 * ``fedprox_mu0_equals_fedavg``: the first round's local training of the chosen clients with
   the proximal objective at ``μ = 0`` equals FedAvg's plain objective on the same minibatches,
   and (the negative control) differs with ``μ > 0``.
+* ``heterofl_all_full_equals_fedavg`` (HeteroFL runs): the first round's clients, trained and
+  aggregated through HeteroFL's path (sub-model slicing, per-element averaging) with every
+  client at rate 1, give exactly (bit for bit) FedAvg's new model from the same minibatches
+  and the same local loss (with ``masked``, FedAvg's clients mask their absent classes too:
+  the check is about the slicing and the aggregation); the negative control, one of them at
+  rate 1/2, must differ.
+* ``cmfl_threshold0_equals_fedavg`` (CMFL runs): in the first round that has a global update
+  to compare with, the updates filtered at threshold 0 aggregate exactly to FedAvg's model of
+  all of them, and (the negative control) at threshold 1 they do not.
 """
 
 from __future__ import annotations
@@ -38,14 +47,22 @@ from typing import Any
 import numpy as np
 
 from clustersim.datasets import SyntheticImages
-from clustersim.federated import datasets, partition
+from clustersim.federated import cmfl, datasets, partition
 from clustersim.federated.aggregation import AGGREGATORS, ClientUpdate, weighted
 from clustersim.federated.datasets import FederatedData
+from clustersim.federated.heterofl import WidthPlan
 from clustersim.federated.kernels import OBJECTIVES, client_batches, proximal
 from clustersim.federated.models import FederatedModel
 from clustersim.kinds.contract import check
 
-__all__ = ["ClientData", "FederatedTrainer", "TrainingSetup", "client_data", "client_sizes"]
+__all__ = [
+    "ClientData",
+    "FederatedTrainer",
+    "TrainingSetup",
+    "client_data",
+    "client_sizes",
+    "pooled",
+]
 
 Rng = Callable[[str], np.random.Generator]
 """A named random stream (``Simulation.rng``)."""
@@ -68,6 +85,10 @@ class TrainingSetup:
         shadow: the run is in FedSGD's regime (compare with centralised GD every round).
         centralized: train centralised SGD alongside for the weight divergence.
         warmup_epochs: SGD epochs on the shared data before round 1.
+        widths: HeteroFL's rates and sub-models (None: every client trains the whole model).
+        threshold: CMFL's relevance threshold ``(start, end)`` (None: every update is sent).
+        rounds: rounds of the run (for CMFL's threshold schedule).
+        masked: HeteroFL's masking trick: each client's loss covers only its own classes.
     """
 
     lr: float
@@ -80,6 +101,10 @@ class TrainingSetup:
     shadow: bool = False
     centralized: bool = False
     warmup_epochs: int = 0
+    widths: WidthPlan | None = None
+    threshold: tuple[float, float | None] | None = None
+    rounds: int = 1
+    masked: bool = False
 
 
 # ---------------------------------------------------------------------------------- data
@@ -141,7 +166,7 @@ class ClientData:
         return np.arange(self.own_samples, self.data.y_train.size)
 
 
-def _pooled(dataset: Any, rng: Rng, splits: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
+def pooled(dataset: Any, rng: Rng, splits: Sequence[int]) -> list[tuple[np.ndarray, np.ndarray]]:
     """The pooled generator's sets of the given sizes (train, test, shared), all from one
     distribution, inputs flattened to rows (a CNN reshapes them to (C, H, W))."""
     if dataset.name == "strokes":
@@ -190,7 +215,7 @@ def client_data(
         assert data.natural is not None
         return ClientData(data, data.natural, data.natural, int(data.y_train.size))
     extra = shared_size(dataset.samples, sharing) if sharing is not None else 0
-    (x, y), (x_test, y_test), (x_shared, y_shared) = _pooled(
+    (x, y), (x_test, y_test), (x_shared, y_shared) = pooled(
         dataset, rng, [dataset.samples, dataset.test_samples, extra]
     )
     data = FederatedData(
@@ -271,6 +296,16 @@ class FederatedTrainer:
         self.initial = self.w.copy()
         self.errors = _Errors()
         self.mu0_record: dict[str, Any] | None = None
+        self.width_record: dict[str, Any] | None = None
+        self.cmfl_record: dict[str, Any] | None = None
+        self.global_update: np.ndarray | None = None
+        self.relevances: list[list[float]] = []
+        self.class_mask = None
+        if setup.masked:
+            classes = data.data.classes
+            self.class_mask = np.stack(
+                [np.bincount(self.y[p], minlength=classes) > 0 for p in data.parts]
+            )
         self.union = np.concatenate(data.parts)
         self.shadow = self.w.copy() if setup.shadow else None
         self.central = self.w.copy() if setup.centralized else None
@@ -294,15 +329,146 @@ class FederatedTrainer:
     ) -> dict[int, ClientUpdate]:
         """Every listed client's local training from the current model: its update."""
         if not len(clients):
+            if self.setup.threshold is not None:
+                self.relevances.append([])
             return {}
         batches = [self.batches(t, k, e) for k, e in zip(clients, epochs, strict=True)]
-        trained = self.model.train(self.x, self.y, self.w, batches, self.setup.lr, self.regulariser)
+        widths = self.setup.widths
+        if widths is None:
+            trained = self.model.train(
+                self.x, self.y, self.w, batches, self.setup.lr, self.regulariser,
+                self._masks(clients),
+            )  # fmt: skip
+            deltas = [row - self.w for row in trained]
+            index: list[np.ndarray | None] = [None] * len(deltas)
+        else:
+            rates = [float(widths.rates[k]) for k in clients]
+            deltas, index = self._train_widths(rates, batches, list(clients))
         if self.setup.verify and self.mu0_record is None:
             self.mu0_record = self._mu0_check(batches, list(epochs))
-        return {
-            int(k): ClientUpdate(int(k), int(self.sizes[k]), trained[i] - self.w, int(e))
+        if self.setup.verify and widths is not None and self.width_record is None:
+            self.width_record = self._full_width_check(batches, list(clients))
+        updates = [
+            ClientUpdate(int(k), int(self.sizes[k]), deltas[i], int(e), index[i])
             for i, (k, e) in enumerate(zip(clients, epochs, strict=True))
+        ]
+        if self.setup.threshold is not None:
+            updates = self._relevance(t, updates)
+        return {u.client: u for u in updates}
+
+    # HeteroFL ------------------------------------------------------------------------
+    def _masks(self, clients: Sequence[int]) -> np.ndarray | None:
+        """The class masks of ``clients`` (HeteroFL's masking trick), or None."""
+        return None if self.class_mask is None else self.class_mask[np.asarray(clients)]
+
+    def _train_widths(
+        self, rates: Sequence[float], batches: Sequence[np.ndarray], clients: Sequence[int]
+    ) -> tuple[list[np.ndarray], list[np.ndarray | None]]:
+        """Every client's local training on its sub-model (the clients of one rate together):
+        each update in its sub-model's coordinates, and where those sit in the model."""
+        widths = self.setup.widths
+        assert widths is not None
+        deltas: list[np.ndarray] = [np.zeros(0)] * len(rates)
+        index: list[np.ndarray | None] = [None] * len(rates)
+        for rate in sorted(set(rates), reverse=True):
+            members = [i for i, r in enumerate(rates) if r == rate]
+            sub = widths.models[rate]
+            start = self.w[sub.index]
+            trained = sub.model.train(
+                self.x, self.y, start, [batches[i] for i in members], self.setup.lr,
+                self.regulariser, self._masks([clients[i] for i in members]),
+            )  # fmt: skip
+            for row, i in zip(trained, members, strict=True):
+                deltas[i], index[i] = row - start, sub.index
+        return deltas, index
+
+    def _full_width_check(self, batches: list[np.ndarray], clients: list[int]) -> dict[str, Any]:
+        """HeteroFL with every client at rate 1 against FedAvg on the same minibatches, and the
+        control with the first client at rate 1/2."""
+        widths = self.setup.widths
+        assert widths is not None
+        sizes = [int(self.sizes[k]) for k in clients]
+        plain = self.model.train(
+            self.x, self.y, self.w, batches, self.setup.lr, self.regulariser, self._masks(clients)
+        )
+        fedavg = self.rule(
+            self.w,
+            [
+                ClientUpdate(k, n, row - self.w, 1)
+                for k, n, row in zip(clients, sizes, plain, strict=True)
+            ],
+        )
+
+        def hetero(rates: list[float]) -> np.ndarray:
+            deltas, index = self._train_widths(rates, batches, clients)
+            updates = [
+                ClientUpdate(k, n, d, 1, i)
+                for k, n, d, i in zip(clients, sizes, deltas, index, strict=True)
+            ]
+            return self.rule(self.w, updates)
+
+        full = hetero([1.0] * len(clients))
+        control = hetero([0.5] + [1.0] * (len(clients) - 1))
+        return {
+            "max_abs_diff": float(np.abs(full - fedavg).max()),
+            "tolerance": 0.0,
+            "control_rate": 0.5,
+            "control_diff": float(np.abs(control - fedavg).max()),
+            "clients": len(clients),
         }
+
+    def evaluate_widths(self) -> list[float]:
+        """Test accuracy of the global model cut to every evaluated width (HeteroFL)."""
+        widths = self.setup.widths
+        assert widths is not None
+        x, y = self.data.data.x_test, self.data.data.y_test
+        return [
+            widths.models[rate].model.evaluate(self.w[widths.models[rate].index], x, y)[1]
+            for rate in widths.evaluated
+        ]
+
+    # CMFL -----------------------------------------------------------------------------
+    def threshold(self, t: int) -> float:
+        """CMFL's threshold in round ``t``."""
+        assert self.setup.threshold is not None
+        start, end = self.setup.threshold
+        return cmfl.threshold_at(t, self.setup.rounds, start, end)
+
+    def _relevance(self, t: int, updates: list[ClientUpdate]) -> list[ClientUpdate]:
+        """Each update's relevance to the last global update, and whether it is sent."""
+        if self.global_update is None:
+            self.relevances.append([])
+            return updates
+        scores = cmfl.relevance(np.stack([u.delta for u in updates]), self.global_update)
+        sent = cmfl.relevant(scores, self.threshold(t))
+        self.relevances.append(scores.tolist())
+        if self.setup.verify and self.cmfl_record is None:
+            every = self.rule(self.w, updates)
+            at = {
+                level: self.rule(
+                    self.w,
+                    [
+                        u
+                        for u, keep in zip(
+                            updates, cmfl.relevant(scores, level).tolist(), strict=True
+                        )
+                        if keep
+                    ],
+                )
+                for level in (0.0, 1.0)
+            }
+            self.cmfl_record = {
+                "max_abs_diff": float(np.abs(at[0.0] - every).max()),
+                "tolerance": 0.0,
+                "control_threshold": 1.0,
+                "control_diff": float(np.abs(at[1.0] - every).max()),
+                "round": t + 1,
+                "clients": len(updates),
+            }
+        return [
+            ClientUpdate(u.client, u.samples, u.delta, u.epochs, u.index, float(e), bool(keep))
+            for u, e, keep in zip(updates, scores.tolist(), sent.tolist(), strict=True)
+        ]
 
     def _mu0_check(self, batches: list[np.ndarray], epochs: list[int]) -> dict[str, Any]:
         """FedProx at μ = 0 against FedAvg on the same minibatches: each client's first two
@@ -336,14 +502,15 @@ class FederatedTrainer:
                 if self.setup.aggregation == "weighted"
                 else np.ones(len(updates))
             )
-            models = np.stack([self.w + u.delta for u in updates])
-            expected = np.average(models, axis=0, weights=omega)
+            expected = self._expected_mean(updates, omega)
             err = float(np.abs(new - expected).max())
             self.errors.aggregate = max(self.errors.aggregate, err) if np.isfinite(err) else err
             self.errors.aggregate_rounds += 1
             self.errors.aggregate_scale = max(
                 self.errors.aggregate_scale, float(np.abs(expected).max())
             )
+        if self.setup.threshold is not None and updates:
+            self.global_update = new - self.w
         self.w = new
         if self.shadow is not None:
             grad = self.model.gradient(self.shadow, self.x[self.union], self.y[self.union])
@@ -354,6 +521,23 @@ class FederatedTrainer:
             self.errors.shadow_scale = max(
                 self.errors.shadow_scale, float(np.abs(self.shadow).max())
             )
+
+    def _expected_mean(self, updates: Sequence[ClientUpdate], omega: np.ndarray) -> np.ndarray:
+        """``np.average`` of the reported models with weights ``omega``; for sub-model updates,
+        per element over the models that hold it (a masked average), ``w`` where none does."""
+        if all(u.index is None for u in updates):
+            models = np.stack([self.w + u.delta for u in updates])
+            return np.average(models, axis=0, weights=omega)
+        models = np.zeros((len(updates), self.w.size))
+        held = np.zeros((len(updates), self.w.size), dtype=bool)
+        for row, u in enumerate(updates):
+            index = slice(None) if u.index is None else u.index
+            models[row, index] = self.w[index] + u.delta
+            held[row, index] = True
+        weight = np.where(held, omega[:, None], 0.0)
+        total = weight.sum(axis=0)
+        mean = (weight * models).sum(axis=0) / np.where(total > 0, total, 1.0)
+        return np.where(total > 0, mean, self.w)
 
     # centralised SGD (Zhao et al.'s reference) ----------------------------------------
     def _draw(self, count: int, rng: np.random.Generator) -> np.ndarray:
@@ -397,6 +581,15 @@ class FederatedTrainer:
         loss, _ = self.model.evaluate(w, self.x[own], self.y[own])
         _, accuracy = self.model.evaluate(w, self.data.data.x_test, self.data.data.y_test)
         return accuracy, loss
+
+    def client_losses(self) -> np.ndarray:
+        """Each client's mean training loss under the global model (what a client reports
+        after evaluating the model it received: FedMARL's probing loss)."""
+        losses = self.model.sample_losses(self.w, self.x[self.union], self.y[self.union])
+        owner = np.repeat(np.arange(self.sizes.size), self.sizes)
+        return np.bincount(owner, weights=losses, minlength=self.sizes.size) / np.maximum(
+            self.sizes, 1
+        )
 
     def replay_fedsgd(self) -> tuple[float, float]:
         """(largest error, largest weight) of FedAvg with one full-batch step against GD on
@@ -461,4 +654,13 @@ class FederatedTrainer:
             out["fedprox_mu0_equals_fedavg"] = check(
                 r["max_abs_diff"] <= r["tolerance"] < r["control_diff"], **r
             )
+        for name, record in (
+            ("heterofl_all_full_equals_fedavg", self.width_record),
+            ("cmfl_threshold0_equals_fedavg", self.cmfl_record),
+        ):
+            if record is not None:
+                out[name] = check(
+                    record["max_abs_diff"] <= record["tolerance"] < record["control_diff"],
+                    **record,
+                )
         return out

@@ -1,4 +1,6 @@
-"""Federated-learning pictures: a few rounds' timeline, learning curves, the round breakdown.
+"""Federated-learning pictures: a few rounds' timeline, learning curves, the round breakdown;
+HeteroFL's widths, CMFL's bytes against accuracy, FedMARL's learning curve and its comparison
+of policies, and gradient-leakage reconstructions.
 
 matplotlib is imported inside the functions; with no ``ax`` a figure is built on the Agg canvas
 (no pyplot), like :func:`clustersim.plot.plot_timeline`.
@@ -15,7 +17,17 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["PHASE_COLOURS", "plot_breakdown", "plot_curves", "plot_rounds"]
+__all__ = [
+    "PHASE_COLOURS",
+    "plot_breakdown",
+    "plot_curves",
+    "plot_learning",
+    "plot_policies",
+    "plot_reconstructions",
+    "plot_rounds",
+    "plot_tradeoff",
+    "plot_widths",
+]
 
 PHASE_COLOURS = {
     "download": "tab:blue",
@@ -151,3 +163,154 @@ def plot_breakdown(
     ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
     ax.set_title(title or "where a round's time goes (mean selected client)")
     return ax.figure
+
+
+def plot_widths(
+    metrics: Mapping[str, Any], *, ax: Axes | None = None, title: str | None = None
+) -> Figure:
+    """HeteroFL: each width's test accuracy at the end (bars, labelled with the clients that
+    trained at that width) and its share of the full model's parameters (line) against r²."""
+    import numpy as np
+
+    ax = _axes(ax, (6.5, 3.8))
+    levels = list(metrics["width_levels"])
+    xs = np.arange(len(levels))
+    bars = ax.bar(xs, metrics["width_accuracy"], color="tab:blue", alpha=0.8, label="accuracy")
+    for bar, n in zip(bars, metrics["width_clients"], strict=True):
+        ax.annotate(f"{n} clients", (bar.get_x() + bar.get_width() / 2, bar.get_height()),
+                    ha="center", va="bottom", fontsize=8)  # fmt: skip
+    ax.set_xticks(xs, [f"{r:g}" for r in levels])
+    ax.set_xlabel("width rate r")
+    ax.set_ylabel("test accuracy of the sub-model")
+    ax.set_ylim(0, 1.08)
+    twin = ax.twinx()
+    twin.plot(xs, metrics["width_parameter_fraction"], "o-", color="tab:orange",
+              label="parameters / full")  # fmt: skip
+    twin.plot(xs, np.square(levels), "--", color="0.5", label="r²")
+    twin.set_yscale("log")
+    twin.set_ylabel("share of the full model")
+    handles = [bars, *twin.get_lines()]
+    ax.legend(handles, [h.get_label() for h in handles], fontsize=8, loc="upper right")
+    ax.set_title(title or "HeteroFL: every width of the global model")
+    return ax.figure
+
+
+def plot_tradeoff(
+    points: Mapping[str, tuple[float, float]],
+    *,
+    ax: Axes | None = None,
+    title: str | None = None,
+    xlabel: str = "bytes uploaded (MB)",
+    ylabel: str = "final test accuracy",
+) -> Figure:
+    """Labelled points ``label -> (x, y)``, e.g. CMFL's uploaded MB against accuracy per
+    threshold."""
+    ax = _axes(ax, (6.0, 4.0))
+    for label, (x, y) in points.items():
+        ax.scatter([x], [y], s=30)
+        ax.annotate(label, (x, y), textcoords="offset points", xytext=(5, 4), fontsize=8)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+    if title:
+        ax.set_title(title)
+    return ax.figure
+
+
+_TERMS = (
+    ("accuracy_term", "w1·Acc(T)", "tab:green", 1.0),
+    ("latency_term", "-w2·ΣH", "tab:red", -1.0),
+    ("bandwidth_term", "-w3·ΣB", "tab:orange", -1.0),
+)
+
+
+def plot_learning(
+    metrics: Mapping[str, Any], *, ax: Axes | None = None, window: int = 5,
+    title: str | None = None,
+) -> Figure:  # fmt: skip
+    """FedMARL's training: each episode's objective (dots), its moving average over
+    ``window`` episodes, and the three terms' moving averages."""
+    import numpy as np
+
+    ax = _axes(ax, (7.0, 4.0))
+    reward = np.asarray(metrics["learning_reward_curve"], dtype=float)
+    episodes = np.arange(1, reward.size + 1)
+    w = max(1, min(window, reward.size))
+    kernel = np.ones(w) / w
+
+    def smooth(v: np.ndarray) -> np.ndarray:
+        return np.convolve(v, kernel, mode="valid")
+
+    ax.plot(episodes, reward, ".", color="0.6", label="objective, per episode")
+    ax.plot(episodes[w - 1 :], smooth(reward), color="black", label=f"objective ({w}-episode mean)")
+    for key, label, colour, sign in _TERMS:
+        values = sign * np.asarray(metrics[f"learning_{key}_curve"], dtype=float)
+        ax.plot(episodes[w - 1 :], smooth(values), color=colour, linewidth=1, label=label)
+    ax.axhline(0, color="0.3", linewidth=0.5)
+    ax.set_xlabel("training episode")
+    ax.set_ylabel("objective and its terms")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
+    ax.set_title(title or "FedMARL: the agents' learning curve")
+    return ax.figure
+
+
+def plot_policies(
+    metrics: Mapping[str, Any], *, ax: Axes | None = None, title: str | None = None
+) -> Figure:
+    """Per policy the objective's three terms (bars: the accuracy term up, the latency and
+    bandwidth terms down) and the objective itself (a black marker)."""
+    import numpy as np
+
+    ax = _axes(ax, (7.5, 4.0))
+    policies = list(metrics["policies"])
+    xs = np.arange(len(policies))
+    width = 0.26
+    for i, (key, label, colour, sign) in enumerate(_TERMS):
+        values = [sign * metrics[key][p] for p in policies]
+        ax.bar(xs + (i - 1) * width, values, width, color=colour, label=label)
+    ax.scatter(xs, [metrics["reward"][p] for p in policies], color="black", zorder=3,
+               marker="D", label="objective")  # fmt: skip
+    ax.axhline(0, color="0.3", linewidth=0.5)
+    ax.set_xticks(xs, policies, rotation=15)
+    ax.set_ylabel("objective and its terms")
+    ax.grid(axis="y", alpha=0.3)
+    ax.legend(fontsize=8, loc="upper left", bbox_to_anchor=(1.005, 1.0), frameon=False)
+    ax.set_title(title or "the same reward, clients and seeds")
+    return ax.figure
+
+
+def plot_reconstructions(
+    metrics: Mapping[str, Any], *, attacks: Sequence[str] = ("dlg", "analytic"),
+    title: str | None = None,
+) -> Figure:  # fmt: skip
+    """Gradient leakage: the private image next to each attack's reconstruction under every
+    defence (a run with ``images: true``), each titled with its PSNR."""
+    import numpy as np
+    from matplotlib.backends.backend_agg import FigureCanvasAgg
+    from matplotlib.figure import Figure as _Figure
+
+    shape = metrics["image_shape"]
+    side = (shape[-2], shape[-1])
+    defences = list(metrics["defences"])
+    rows = [a for a in attacks if f"{a}_images" in metrics]
+    fig = _Figure(figsize=(1.25 * (len(defences) + 1), 1.45 * len(rows) + 0.4),
+                  layout="constrained")  # fmt: skip
+    FigureCanvasAgg(fig)
+    grid = fig.subplots(len(rows), len(defences) + 1, squeeze=False)
+    original = np.asarray(metrics["original_image"]).reshape(side)
+    low, high = float(original.min()), float(original.max())
+    for r, attack in enumerate(rows):
+        grid[r, 0].imshow(original, cmap="gray", vmin=low, vmax=high)
+        grid[r, 0].set_title("private", fontsize=8)
+        grid[r, 0].set_ylabel(attack, fontsize=9)
+        for c, label in enumerate(defences, start=1):
+            image = np.asarray(metrics[f"{attack}_images"][label]).reshape(side)
+            grid[r, c].imshow(np.clip(image, low, high), cmap="gray", vmin=low, vmax=high)
+            grid[r, c].set_title(f"{label}\n{metrics[f'{attack}_psnr_db'][label]:.0f} dB",
+                                 fontsize=7)  # fmt: skip
+    for ax in grid.ravel():
+        ax.set_xticks([])
+        ax.set_yticks([])
+    fig.suptitle(title or "what the server reconstructs from one transmitted gradient", fontsize=10)
+    return fig

@@ -21,6 +21,8 @@ BUILTIN_KINDS: dict[str, str] = {
     "ddnn": "clustersim.inference.early_exit.ddnn.kind",
     "early_exit": "clustersim.inference.early_exit.kind",
     "federated": "clustersim.federated.kind",
+    "fedmarl": "clustersim.federated.fedmarl.kind",
+    "leakage": "clustersim.federated.leakage.kind",
     "parameter_server": "clustersim.training.parameter_server.kind",
     "partition": "clustersim.inference.partition.kind",
     "pipeline": "clustersim.training.pipeline.kind",
