@@ -1,9 +1,10 @@
-"""The ``clustersim`` command: run, validate, sweep and list scenarios.
+"""The ``clustersim`` command: run, validate, sweep, plot and list scenarios.
 
 Exit codes (docs/architecture.md §5): 0 ran and every check passed; 1 a verification check failed;
 2 bad input, with a one-paragraph message on stderr and no traceback; 3 the simulation itself
 failed (deadlock, event limit); 70 an error inside clustersim itself (a bug: the message asks
-for a report; 70 is ``EX_SOFTWARE`` of BSD's sysexits.h); 130 interrupted (Ctrl-C).
+for a report; 70 is ``EX_SOFTWARE`` of BSD's sysexits.h); 130 interrupted (Ctrl-C); 143 a
+sweep stopped by SIGTERM (128 + 15, the shells' convention).
 """
 
 from __future__ import annotations
@@ -130,6 +131,15 @@ def run(
         Path | None,
         typer.Option(metavar="PATH", help="write a timeline picture (.png, .pdf or .svg)"),
     ] = None,
+    lanes: Annotated[
+        str | None,
+        typer.Option(
+            metavar="PATTERN",
+            help="the timeline's lanes: comma-separated globs or regular expressions over "
+            "'node/stream' and 'links/a->b' ('n0,links/*', 're:^n1[0-5]/'); a name alone "
+            "selects a node's streams and links",
+        ),
+    ] = None,
     max_events: MaxEvents = None,
     max_memory: MaxMemory = None,
 ) -> None:
@@ -145,6 +155,12 @@ def run(
     outputs = resolve_outputs(
         scenario.model.output, trace=trace, timeline=timeline, source=str(file)
     )
+    if lanes is not None:
+        from clustersim.plot.timeline import check_lane_patterns
+
+        if not outputs.timeline:
+            _fail(2, f"{file}: --lanes chooses the lanes of a timeline: add --timeline PATH")
+        check_lane_patterns(lanes)
     progress = _progress_line() if sys.stderr.isatty() else None
     result = run_scenario(scenario, trace=outputs.traced, limits=limits, progress=progress)
     if progress is not None:
@@ -168,7 +184,9 @@ def run(
         if outputs.timeline:
             from clustersim.plot.timeline import save_timeline
 
-            written.append(save_timeline(result.trace, outputs.timeline, title=result.scenario))
+            written.append(
+                save_timeline(result.trace, outputs.timeline, title=result.scenario, lanes=lanes)
+            )
     except OSError as exc:
         _fail(2, f"{file}: the run finished but an output could not be written: {exc}")
     for path in written:
@@ -198,6 +216,92 @@ def validate(
     )
 
 
+class _Terminated(KeyboardInterrupt):
+    """SIGTERM, turned into an interruption so that a sweep stops as cleanly as on Ctrl-C."""
+
+
+def _raise_terminated(signum: int, frame: Any) -> None:
+    raise _Terminated
+
+
+def _sweep_progress(total: int, skipped: int) -> Any:
+    """A rich progress bar on stderr (points done, failed, elapsed, ETA), or None when stderr
+    is not a terminal."""
+    if not sys.stderr.isatty():
+        return None
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        TextColumn,
+        TimeElapsedColumn,
+        TimeRemainingColumn,
+    )
+
+    progress = Progress(
+        TextColumn("sweep"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("points, {task.fields[failed]} failed"),
+        TimeElapsedColumn(),
+        TextColumn("ETA"),
+        TimeRemainingColumn(),
+        TextColumn(f"({skipped} already done)" if skipped else ""),
+        console=Console(stderr=True),
+        redirect_stdout=False,  # rows on stdout stay on stdout, not above the bar
+        redirect_stderr=False,
+    )
+    progress.add_task("sweep", total=total, failed=0)
+    return progress
+
+
+_STATUS_MEANING = {
+    "ok": "every check passed, every expectation met",
+    "checks_failed": "a check failed or an expectation was missed",
+    "sim_failed": "the simulation failed (deadlock, event limit)",
+    "error": "an unexpected error in clustersim (a bug)",
+    "lost": "its worker process died on every attempt",
+}
+
+
+def _sweep_summary(run: Any, elapsed: float, stopped: str | None) -> None:
+    """The final table on stderr: rows per status, what was skipped or not run, the outputs,
+    and the first failed points with their errors."""
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    from clustersim.scenario.sweep_point import point_label
+
+    console = Console(stderr=True, highlight=False)
+    console.print(f"sweep of {run.source}: {len(run.points)} points, {elapsed:.1f} s")
+    table = Table(box=box.SIMPLE if console.is_terminal else box.ASCII)
+    table.add_column("status")
+    table.add_column("points", justify="right")
+    table.add_column("meaning")
+    for status, count in run.status_counts().items():
+        if count:
+            table.add_row(status, str(count), _STATUS_MEANING[status])
+    if run.skipped:
+        table.add_row("(resumed)", str(run.skipped), "of the rows above were in --out already")
+    if run.not_run:
+        table.add_row("not run", str(run.not_run), stopped or "")
+    console.print(table)
+    failed = sorted((r for r in run.finished if r["status"] != "ok"), key=lambda r: r["index"])
+    by_index = {p.index: p for p in run.points}
+    for row in failed[:5]:
+        console.print(
+            f"  point {row['index']} ({point_label(by_index[row['index']].values)}): "
+            f"{row['status']}: {row.get('error', '')}",
+            soft_wrap=True,
+        )
+    if len(failed) > 5:
+        console.print(f"  ... and {len(failed) - 5} more: see the rows' status and error columns")
+    if run.output is not None:
+        console.print("rows: " + ", ".join(str(p) for p in run.output.paths))
+
+
 @app.command()
 @_guarded
 def sweep(
@@ -207,24 +311,151 @@ def sweep(
     ],
     set_: SetOption = None,
     out: Annotated[
-        Path | None, typer.Option(help="rows to this .csv or .jsonl as they finish")
+        Path | None,
+        typer.Option(
+            help="rows to this .csv (with its .jsonl journal beside it) or .jsonl, as they "
+            "finish; without it, rows go to stdout as JSON lines"
+        ),
     ] = None,
-    jobs: Annotated[int | None, typer.Option(help="worker processes (default: all cores)")] = None,
+    jobs: Annotated[
+        int | None, typer.Option(help="worker processes (default: all cores; 1: in this process)")
+    ] = None,
+    scheduler: Annotated[
+        str,
+        typer.Option(
+            metavar="local|dask|tcp://HOST:PORT",
+            help="where points run: a local process pool, a Dask LocalCluster of --jobs "
+            "workers, or a running Dask scheduler (pip install -e '.[dask]')",
+        ),
+    ] = "local",
+    resume: Annotated[
+        bool, typer.Option("--resume", help="keep the rows already in --out, run the rest")
+    ] = False,
+    overwrite: Annotated[
+        bool, typer.Option("--overwrite", help="replace an existing --out")
+    ] = False,
+    retries: Annotated[
+        int, typer.Option(help="more attempts for a point whose worker process died")
+    ] = 2,
+    max_events: MaxEvents = None,
+    max_memory: MaxMemory = None,
 ) -> None:
-    """Run a scenario over a grid of overrides, one row per point (CSV or JSONL)."""
+    """Run a scenario over a grid of overrides, one row per point (CSV or JSONL).
+
+    Every point is validated first (as validate does); a point that fails while it runs is a
+    row with its status and error. Exit 0 all ran and passed, 1 a check or expectation failed,
+    3 a point failed to simulate, 130 interrupted (143 on SIGTERM): the finished rows are kept.
+    """
+    import signal
+    import threading
+    import time
+
+    from clustersim.scenario.limits import RunLimits
     from clustersim.scenario.sweep import parse_grid, run_sweep
 
-    def progress(done: int, total: int, row: dict) -> None:
-        typer.echo(f"[{done}/{total}] point {row['index']} done in {row['wall_s']:.2f} s", err=True)
+    started = time.perf_counter()
+    limits = RunLimits.from_environment(max_events, max_memory)
+    stopped = None
+    in_main_thread = threading.current_thread() is threading.main_thread()
+    previous = signal.signal(signal.SIGTERM, _raise_terminated) if in_main_thread else None
+    progress = None
+    run = None
+    try:
+        run = run_sweep(
+            file,
+            parse_grid(grid),
+            base_overrides=set_ or [],
+            out=out,
+            jobs=jobs,
+            scheduler=scheduler,
+            resume=resume,
+            overwrite=overwrite,
+            limits=limits,
+            retries=retries,
+        )
+        progress = _sweep_progress(len(run.todo), run.skipped)
+        with run:
+            if progress is not None:
+                progress.start()
+            failed = 0
+            for row in run:
+                failed += row["status"] != "ok"
+                if out is None:
+                    sys.stdout.write(json.dumps(row) + "\n")
+                    sys.stdout.flush()
+                if progress is not None:
+                    progress.update(progress.task_ids[0], advance=1, failed=failed)
+    except _Terminated:
+        stopped = "terminated by SIGTERM"
+    except KeyboardInterrupt:
+        stopped = "interrupted"
+    finally:
+        if in_main_thread:
+            signal.signal(signal.SIGTERM, previous)
+        if progress is not None:
+            progress.stop()
+    code = {None: 0, "interrupted": 130, "terminated by SIGTERM": 143}[stopped]
+    if run is None:  # stopped while the points were being validated
+        _fail(code, stopped or "stopped")
+    _sweep_summary(run, time.perf_counter() - started, stopped)
+    code = code or run.exit_code()
+    messages = {
+        1: "some points ran but failed a check or missed an expectation",
+        3: "some points failed to simulate",
+        130: "interrupted: the finished rows are kept; --resume runs the rest",
+        143: "terminated: the finished rows are kept; --resume runs the rest",
+    }
+    if code:
+        typer.echo(f"clustersim: sweep exit {code}: {messages[code]}", err=True)
+    raise typer.Exit(code)
 
-    all_passed = True
-    for row in run_sweep(
-        file, parse_grid(grid), base_overrides=set_ or [], out=out, jobs=jobs, progress=progress
-    ):
-        all_passed &= bool(row["checks_passed"]) and row.get("expectations_met", True)
-        if out is None:
-            typer.echo(json.dumps(row))
-    raise typer.Exit(0 if all_passed else 1)
+
+@app.command()
+@_guarded
+def plot(
+    rows: Annotated[Path, typer.Argument(metavar="ROWS", help="a sweep's rows (.csv or .jsonl)")],
+    x: Annotated[str, typer.Option("--x", metavar="KEY", help="column on the x axis")],
+    y: Annotated[str, typer.Option("--y", metavar="KEY", help="column on the y axis")],
+    hue: Annotated[
+        str | None, typer.Option(metavar="KEY", help="one series (colour) per value of KEY")
+    ] = None,
+    analytic: Annotated[
+        bool,
+        typer.Option("--analytic", help="draw analytic_<y> as a line where the rows have one"),
+    ] = False,
+    out: Annotated[
+        Path | None,
+        typer.Option(metavar="PNG", help="picture to write (.png, .pdf, .svg; default ROWS.png)"),
+    ] = None,
+    where: Annotated[
+        list[str] | None,
+        typer.Option(metavar="KEY=VALUE", help="keep only the rows where KEY is VALUE"),
+    ] = None,
+    logx: Annotated[bool, typer.Option("--logx", help="logarithmic x axis")] = False,
+    logy: Annotated[bool, typer.Option("--logy", help="logarithmic y axis")] = False,
+    title: Annotated[str | None, typer.Option(help="the figure's title")] = None,
+) -> None:
+    """Draw a sweep's rows: y against x, simulated as points, analytic as lines."""
+    from clustersim.plot.sweep import save_sweep_plot
+    from clustersim.scenario.loader import parse_override
+    from clustersim.scenario.sweep_store import read_rows
+
+    table = read_rows(rows)
+    filters = [parse_override(item) for item in where or []]
+    target = out or rows.with_suffix(".png")
+    written = save_sweep_plot(
+        table,
+        target,
+        x=x,
+        y=y,
+        hue=hue,
+        analytic=analytic,
+        where=filters,
+        logx=logx,
+        logy=logy,
+        title=title or f"{y} against {x} ({rows.name})",
+    )
+    typer.echo(f"wrote {written}")
 
 
 @app.command("list")

@@ -242,3 +242,70 @@ def test_console_script_entry_point_without_traceback(tmp_path: Path) -> None:
     assert proc.returncode == 2
     assert proc.stdout == ""
     assert proc.stderr.startswith("clustersim: ") and "Traceback" not in proc.stderr
+
+
+# ------------------------------------------------------------------ what a user reads (issue 15)
+def test_json_counts_of_bytes_and_events_are_integers() -> None:
+    data = json.loads(invoke("run", RING, *FAST, "--json").stdout)
+    metrics, analytic = data["metrics"], data["analytic"]
+    for name in ("bytes_total", "bytes_link_total", "bytes_max_link", "sim_events"):
+        assert type(metrics[name]) is int, name
+    assert type(analytic["bytes_total"]) is int
+    assert all(type(v) is int for v in metrics["bytes_per_link"].values())
+    assert all(type(v) is int for v in metrics["bytes_sent_per_rank"])
+    assert type(metrics["time_s"]) is float and type(metrics["busbw_Bps"]) is float
+
+
+def test_to_plain_types_counts_by_name() -> None:
+    import numpy as np
+
+    from clustersim.result import to_plain
+
+    plain = to_plain(
+        {
+            "bytes_total": np.float64(3.0),
+            "bytes_per_device_per_sample": 58.77,  # a mean: stays a float
+            "bytes_per_link": {"a->b": 2.0},
+            "algbw_Bps": 4.0,  # a rate, not a count
+            "time_s": 2.0,
+            "check": {"passed": True, "bytes": 4.0},
+            "bytes_sent_per_rank": np.array([1.0, 2.0]),
+            "expectations": {"bytes_total": {"value": 3.0, "rel_err": 0.0, "met": True}},
+        }
+    )
+    assert plain == {
+        "bytes_total": 3,
+        "bytes_per_device_per_sample": 58.77,
+        "bytes_per_link": {"a->b": 2},
+        "algbw_Bps": 4.0,
+        "time_s": 2.0,
+        "check": {"passed": True, "bytes": 4},
+        "bytes_sent_per_rank": [1, 2],
+        "expectations": {"bytes_total": {"value": 3.0, "rel_err": 0.0, "met": True}},
+    }
+    # a record under a count's name is typed by its own keys: an error is not a count
+    assert type(plain["expectations"]["bytes_total"]["rel_err"]) is float
+    assert [type(v) for v in plain["bytes_sent_per_rank"]] == [int, int]
+    assert type(plain["algbw_Bps"]) is float and type(plain["time_s"]) is float
+
+
+def test_lanes_choose_the_timeline_rows(tmp_path: Path) -> None:
+    png = tmp_path / "t.png"
+    result = invoke("run", RING, *FAST, "--timeline", png, "--lanes", "n0,re:^links/n1->")
+    assert result.exit_code == 0, result.output
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.mark.parametrize(
+    ("extra", "words"),
+    [
+        (["--lanes", "n0"], "add --timeline"),
+        (["--timeline", "t.png", "--lanes", "re:n[0-"], "not a regular expression"),
+        (["--timeline", "t.png", "--lanes", "gpu*"], "matches no busy lane"),
+    ],
+)
+def test_bad_lanes_exit_2(tmp_path: Path, extra: list[str], words: str) -> None:
+    args = [str(tmp_path / a) if a.endswith(".png") else a for a in extra]
+    result = invoke("run", RING, *FAST, *args)
+    assert result.exit_code == 2, result.output
+    assert words in result.output and "Traceback" not in result.output

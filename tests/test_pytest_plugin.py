@@ -37,7 +37,7 @@ def test_a_missed_expectation_says_what_and_how_to_reproduce(pytester: pytest.Py
                                 "ring.yaml: workload.size=1MiB workload.verify=false")  # fmt: skip
     result.assert_outcomes(passed=1, failed=1, skipped=1)  # no check without verify: skipped
     result.stdout.fnmatch_lines([
-        "*bytes_total: 6 MiB, expected 8 MiB (relative error 2.50e-01*",
+        "*bytes_total: 6.291 MB, expected 8.389 MB (relative error 2.50e-01*",
         "*reproduce with: clustersim run *ring.yaml --set workload.size=1MiB*",
     ])  # fmt: skip
 

@@ -17,6 +17,7 @@ alpha-beta(-gamma) formula.
 
 from __future__ import annotations
 
+import inspect
 from dataclasses import dataclass
 from typing import Any
 
@@ -45,10 +46,18 @@ from clustersim.collectives.verify import (
     replay_lengths,
 )
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, Work, WorkloadKind
+from clustersim.kinds.contract import AnalyticNote, Outcome, Work, WorkloadKind
 from clustersim.kinds.validation import rank_list
 
-__all__ = ["KIND", "CollectivePlan", "analytic", "estimate", "prepare", "simulate"]
+__all__ = [
+    "KIND",
+    "CollectivePlan",
+    "analytic",
+    "analytic_notes",
+    "estimate",
+    "prepare",
+    "simulate",
+]
 
 
 @dataclass(frozen=True)
@@ -185,6 +194,58 @@ def analytic(plan: CollectivePlan) -> dict[str, Any]:
     return out
 
 
+_BUS_FACTOR = {"allreduce": "2(p-1)/p", "broadcast": "1", "reduce": "1"}
+_NCCL_TESTS = "nccl-tests doc/PERFORMANCE.md"
+_TUNING = "NCCL 2.7.5 src/graph/tuning.cc"
+
+
+def analytic_notes(plan: CollectivePlan) -> dict[str, AnalyticNote]:
+    """What each analytic value is, for the table: the algorithm's formula and source, the
+    alpha-beta model's assumptions, and contention as the effect only the simulation has."""
+    alg, p = plan.algorithm, len(plan.ranks)
+    gamma = (
+        "γ = 0 (reduction: free)"
+        if plan.reducer is None
+        else "γ = 3 / mem_bandwidth of the slowest rank (reduction: device)"
+    )
+    model = (
+        "α = the largest latency and 1/β the smallest bottleneck bandwidth of the schedule's "
+        "routes, every flow priced alone (contention-free beyond a device's own ports); " + gamma
+    )
+    traffic = " ".join((inspect.getdoc(alg.traffic) or "").split("\n\n")[0].split())
+    factor = _BUS_FACTOR.get(alg.op, "(p-1)/p")
+    notes = {
+        "time_s": AnalyticNote(
+            f"{alg.op}/{alg.name}: {alg.formula} [{alg.source}]", model, "contention"
+        ),
+        "bytes_total": AnalyticNote(traffic.replace("``", "").rstrip(".")),
+        "algbw_Bps": AnalyticNote(
+            f"n / time_s (the analytic one), n = workload.size [{_NCCL_TESTS}]",
+            departs="contention",
+        ),
+        "busbw_Bps": AnalyticNote(
+            f"algbw · {factor}, {alg.op}'s bus factor at p = {p} [{_NCCL_TESTS}]",
+            departs="contention",
+        ),
+        "gamma_s_per_byte": AnalyticNote(
+            "3 / mem_bandwidth of the slowest rank's device, efficiency and slowdown included: "
+            "read two operands, write one [clustersim.collectives.costs]"
+        ),
+        "algorithm": AnalyticNote(
+            f"the (algorithm, protocol) NCCL's tuner predicts fastest [{_TUNING}]",
+            "NCCL's latency and bandwidth tables for this topology",
+        ),
+    }
+    for name in ("alpha_s", "alpha_intra_s", "alpha_inter_s"):
+        notes[name] = AnalyticNote("α, an input of time_s: the largest latency of its routes")
+    for name in ("link_bandwidth_Bps", "intra_bandwidth_Bps", "inter_bandwidth_Bps"):
+        notes[name] = AnalyticNote("1/β, an input of time_s: the smallest bottleneck of its routes")
+    nccl = AnalyticNote(f"NCCL's own prediction for (algorithm, protocol) [{_TUNING}]")
+    for algorithm, protocol in (plan.choice.times or {}) if plan.choice else {}:
+        notes[f"nccl_{algorithm}_{protocol.lower()}_time_s"] = nccl
+    return notes
+
+
 def _details() -> list[str]:
     """One line per algorithm for ``clustersim list``: its formula and source."""
     return [
@@ -222,4 +283,5 @@ KIND = WorkloadKind(
     analytic=analytic,
     details=_details,
     estimate=estimate,
+    analytic_notes=analytic_notes,
 )

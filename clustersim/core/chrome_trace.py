@@ -22,6 +22,16 @@ with ``tid`` 1, 2, ... in the same order. The export is deterministic: the same 
 byte-identical ``json.dumps(..., sort_keys=True)`` output. Times are rounded to 1e-6 us (1 ps) so
 that float noise from ``end - start`` does not leak into the file; negative durations are clamped
 to zero.
+
+**No partial overlaps on a thread.** Complete events on one thread must nest (a viewer draws
+them as a stack of slices, and an event that starts inside another but ends after it is drawn
+wrong or dropped). A lane can carry overlapping spans: the flows a device has in flight on its
+``comm`` stream, say a pipeline activation and a ring all-reduce step at once. Such a lane becomes
+several threads, ``comm``, ``comm#2``, ``comm#3`` ...: each span goes to the first of them on
+which it nests (it starts after the open spans there end, or ends within the innermost one),
+earliest start first, longer first on ties. Lanes whose spans never overlap keep one thread.
+A lane declared with ``slowdown`` (a straggler's compute stream) has it in its thread name:
+``compute (slowdown x2)``.
 """
 
 from __future__ import annotations
@@ -82,8 +92,11 @@ def _all_lanes(tracer: Tracer) -> list[Lane]:
     return list(lanes)
 
 
-def _track_ids(lanes: Iterable[Lane]) -> tuple[dict[str, int], dict[Lane, tuple[int, int]]]:
-    """``pid`` per group and ``(pid, tid)`` per lane, both numbered from 1 in first-use order."""
+def _track_ids(
+    lanes: Iterable[Lane], threads: dict[Lane, int]
+) -> tuple[dict[str, int], dict[Lane, tuple[int, int]]]:
+    """``pid`` per group and ``(pid, first tid)`` per lane, numbered from 1 in first-use order;
+    a lane split into ``threads[lane]`` threads takes that many consecutive tids."""
     pids: dict[str, int] = {}
     ids: dict[Lane, tuple[int, int]] = {}
     next_tid: dict[int, int] = {}
@@ -91,9 +104,52 @@ def _track_ids(lanes: Iterable[Lane]) -> tuple[dict[str, int], dict[Lane, tuple[
         group = str(lane[0])
         pid = pids.setdefault(group, len(pids) + 1)
         tid = next_tid.get(pid, 1)
-        next_tid[pid] = tid + 1
+        next_tid[pid] = tid + threads.get(lane, 1)
         ids[lane] = (pid, tid)
     return pids, ids
+
+
+def _span_times(tracer: Tracer) -> list[tuple[float, float]]:
+    """``(ts, dur)`` of every span in microseconds, as written."""
+    out = []
+    for span in tracer.spans:
+        ts = _us(span.start)
+        out.append((ts, max(0.0, round(_us(span.end) - ts, _TS_DIGITS)) + 0.0))
+    return out
+
+
+def _nesting_levels(tracer: Tracer, times: list[tuple[float, float]]) -> list[int]:
+    """For every span, the thread of its lane it goes to (0: the lane's own) so that the
+    complete events of each thread nest (see the module docstring)."""
+    by_lane: dict[Lane, list[int]] = {}
+    for i, span in enumerate(tracer.spans):
+        by_lane.setdefault(span.lane, []).append(i)
+    level = [0] * len(times)
+    for indices in by_lane.values():
+        indices.sort(key=lambda i: (times[i][0], -times[i][1]))
+        open_ends: list[list[float]] = []  # per thread: ends of its open spans, innermost last
+        for i in indices:
+            ts, dur = times[i]
+            end = ts + dur
+            for k, stack in enumerate(open_ends):
+                while stack and stack[-1] <= ts:
+                    stack.pop()
+                if not stack or end <= stack[-1]:
+                    stack.append(end)
+                    level[i] = k
+                    break
+            else:
+                open_ends.append([end])
+                level[i] = len(open_ends) - 1
+    return level
+
+
+def _thread_name(tracer: Tracer, lane: Lane, k: int) -> str:
+    name = str(lane[1]) if k == 0 else f"{lane[1]}#{k + 1}"
+    slowdown = tracer.lane_info.get(lane, {}).get("slowdown", 1.0)
+    if slowdown != 1.0:
+        name += f" (slowdown x{slowdown:g})"
+    return name
 
 
 def _metadata_event(name: str, pid: int, tid: int, args: dict[str, Any]) -> dict[str, Any]:
@@ -110,21 +166,28 @@ def to_chrome_trace(tracer: Tracer, *, metadata: dict[str, Any] | None = None) -
     A tracer with nothing recorded (e.g. a disabled one) gives an empty ``traceEvents`` list.
     """
     lanes = _all_lanes(tracer)
-    pids, ids = _track_ids(lanes)
+    times = _span_times(tracer)
+    levels = _nesting_levels(tracer, times)
+    threads: dict[Lane, int] = {}
+    for span, k in zip(tracer.spans, levels, strict=True):
+        threads[span.lane] = max(threads.get(span.lane, 1), k + 1)
+    pids, ids = _track_ids(lanes, threads)
 
     meta: list[dict[str, Any]] = []
     for group, pid in pids.items():
         meta.append(_metadata_event("process_name", pid, 0, {"name": group}))
         meta.append(_metadata_event("process_sort_index", pid, 0, {"sort_index": pid}))
-    for lane, (pid, tid) in ids.items():
-        meta.append(_metadata_event("thread_name", pid, tid, {"name": str(lane[1])}))
-        meta.append(_metadata_event("thread_sort_index", pid, tid, {"sort_index": tid}))
+    for lane, (pid, first) in ids.items():
+        for k in range(threads.get(lane, 1)):
+            name = _thread_name(tracer, lane, k)
+            meta.append(_metadata_event("thread_name", pid, first + k, {"name": name}))
+            meta.append(
+                _metadata_event("thread_sort_index", pid, first + k, {"sort_index": first + k})
+            )
 
     events: list[dict[str, Any]] = []
-    for span in tracer.spans:
+    for span, (ts, dur), k in zip(tracer.spans, times, levels, strict=True):
         pid, tid = ids[span.lane]
-        ts = _us(span.start)
-        dur = max(0.0, round(_us(span.end) - ts, _TS_DIGITS)) + 0.0
         events.append(
             {
                 "ph": "X",
@@ -133,7 +196,7 @@ def to_chrome_trace(tracer: Tracer, *, metadata: dict[str, Any] | None = None) -
                 "ts": ts,
                 "dur": dur,
                 "pid": pid,
-                "tid": tid,
+                "tid": tid + k,
                 "args": _jsonable(span.args) if span.args else {},
             }
         )

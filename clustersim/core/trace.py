@@ -9,7 +9,7 @@ recording method returns at once, so a large run pays nothing for a trace nobody
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 __all__ = ["CounterSample", "Instant", "Lane", "Span", "Tracer"]
@@ -53,7 +53,9 @@ class CounterSample:
 class Tracer:
     """Collects spans, instants and counters when ``enabled``; a no-op otherwise.
 
-    Lanes are remembered in first-use order so that exports and timelines are deterministic.
+    Lanes are remembered in first-use order so that exports and timelines are deterministic;
+    a cluster declares its devices' lanes first, in rank order. ``lane_info`` holds what a
+    declaration said about a lane (``{"slowdown": 2.0}`` for a straggler's compute stream).
     """
 
     enabled: bool = False
@@ -61,11 +63,15 @@ class Tracer:
     instants: list[Instant] = field(default_factory=list)
     counters: list[CounterSample] = field(default_factory=list)
     lanes: dict[Lane, None] = field(default_factory=dict)
+    lane_info: dict[Lane, dict[str, Any]] = field(default_factory=dict)
 
-    def declare_lane(self, lane: Lane) -> None:
-        """Make ``lane`` appear in exports even if nothing happens on it."""
+    def declare_lane(self, lane: Lane, **info: Any) -> None:
+        """Make ``lane`` appear in exports even if nothing happens on it; ``info`` describes it
+        (``slowdown=2.0``: the device's compute runs that many times slower)."""
         if self.enabled:
             self.lanes.setdefault(lane, None)
+            if info:
+                self.lane_info.setdefault(lane, {}).update(info)
 
     def span(
         self,
@@ -81,6 +87,18 @@ class Tracer:
             return
         self.lanes.setdefault(lane, None)
         self.spans.append(Span(lane, name, category, start, end, args))
+
+    def annotate_last(self, **args: Any) -> None:
+        """Add ``args`` to the span recorded last.
+
+        For a kind whose span is recorded by a helper it calls (``Device.compute``): right after
+        ``yield from device.compute(...)`` returns, in the same simulation step, the last span
+        is the one that call recorded. ``role=`` is what a timeline tells spans apart by
+        (PEARL's ``pre-verify`` and ``post-verify`` passes are both named ``verify``).
+        """
+        if self.enabled and self.spans:
+            last = self.spans[-1]
+            self.spans[-1] = replace(last, args={**(last.args or {}), **args})
 
     def instant(
         self, lane: Lane, name: str, time: float, args: dict[str, Any] | None = None

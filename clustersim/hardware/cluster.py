@@ -50,7 +50,7 @@ class Cluster:
             for name in self.ranks
         }
         for name in self.ranks:
-            sim.tracer.declare_lane((name, "compute"))
+            sim.tracer.declare_lane((name, "compute"), slowdown=self.devices[name].slowdown)
             sim.tracer.declare_lane((name, "comm"))
 
     def fresh(self) -> Cluster:

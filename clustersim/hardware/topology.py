@@ -525,16 +525,27 @@ def two_level(
     intra_latency: float,
     inter_bandwidth: float,
     inter_latency: float,
+    nic: str = "per_gpu",
     prefix: str = "n",
 ) -> Graph:
-    """Multi-GPU machines: all-to-all inside a machine, one NIC per GPU to a network switch.
+    """Multi-GPU machines: all-to-all inside a machine, NICs to a network switch.
 
     ``nodes`` machines of ``gpus_per_node`` GPUs; GPU j of machine i is ``f"{prefix}{i}g{j}"``
     (rank order machine-major), with ``group`` i and ``local_rank`` j. The GPUs of a machine are
-    fully connected at ``intra_bandwidth`` (NVLink/NVSwitch-style), and every GPU has its own
-    NIC link at ``inter_bandwidth`` to the switch ``"net"``, as in an NVIDIA DGX H100 (8 H100
-    GPUs on 4 NVSwitches, 8 ConnectX-7 400 Gb/s NICs; NVIDIA DGX H100 User Guide, "Hardware
-    Overview"). ``G.graph["gpus_per_node"]`` and ``G.graph["machines"]`` record the shape.
+    fully connected at ``intra_bandwidth`` (NVLink/NVSwitch-style). ``nic`` says how a machine
+    reaches the switch ``"net"``:
+
+    * ``"per_gpu"`` (default): every GPU has its own NIC link at ``inter_bandwidth``, as in an
+      NVIDIA DGX H100 (8 H100 GPUs on 4 NVSwitches, 8 ConnectX-7 400 Gb/s NICs; NVIDIA DGX H100
+      User Guide, "Hardware Overview").
+    * ``"shared"``: the machine has one NIC, the switch node ``f"{prefix}{i}nic"``; each GPU
+      reaches it over an ``intra_bandwidth`` link (its PCIe path to the NIC) and the NIC reaches
+      ``"net"`` over one ``inter_bandwidth`` link, so every GPU of the machine shares the NIC's
+      bandwidth in each direction. These are the servers of PipeDream's Cluster-A (Azure
+      NC24 v3: 4 V100 on PCIe, one 10 Gb/s Ethernet NIC per server; Narayanan et al., SOSP 2019,
+      §5.1). Traffic inside a machine keeps its direct GPU-to-GPU links.
+
+    ``G.graph["gpus_per_node"]``, ``G.graph["machines"]`` and ``G.graph["nic"]`` record the shape.
     """
     kind = "two_level"
     nodes = _check_count(kind, "nodes", nodes, 1)
@@ -549,7 +560,12 @@ def two_level(
     inter_bandwidth = _check_bandwidth(kind, "inter_bandwidth", inter_bandwidth)
     inter_latency = _check_latency(kind, "inter_latency", inter_latency)
     prefix = _check_prefix(kind, prefix)
-    G = _new_graph(kind, gpus_per_node=gpus_per_node, machines=nodes)
+    if nic not in ("per_gpu", "shared"):
+        raise InputError(
+            f"two_level topology: nic must be 'per_gpu' (a NIC per GPU) or 'shared' (one NIC "
+            f"per machine), got {nic!r}"
+        )
+    G = _new_graph(kind, gpus_per_node=gpus_per_node, machines=nodes, nic=nic)
     for i in range(nodes):
         for j in range(gpus_per_node):
             _add_device(G, f"{prefix}{i}g{j}", group=i, local_rank=j)
@@ -559,8 +575,15 @@ def two_level(
         for j, a in enumerate(gpus):
             for b in gpus[j + 1 :]:
                 _link(G, a, b, intra_bandwidth, intra_latency)
-        for gpu in gpus:
-            _link(G, gpu, "net", inter_bandwidth, inter_latency)
+        if nic == "shared":
+            card = f"{prefix}{i}nic"
+            _add_switch(G, card, role="nic", group=i)
+            _link(G, card, "net", inter_bandwidth, inter_latency)
+            for gpu in gpus:
+                _link(G, gpu, card, intra_bandwidth, intra_latency)
+        else:
+            for gpu in gpus:
+                _link(G, gpu, "net", inter_bandwidth, inter_latency)
     return _finish(G)
 
 

@@ -22,7 +22,15 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from pydantic import BaseModel
 
-__all__ = ["Outcome", "Work", "WorkloadKind", "check", "register", "registered"]
+__all__ = [
+    "AnalyticNote",
+    "Outcome",
+    "Work",
+    "WorkloadKind",
+    "check",
+    "register",
+    "registered",
+]
 
 
 def _finite(value: Any) -> bool:
@@ -53,6 +61,25 @@ class Outcome:
 
     metrics: dict[str, Any]
     checks: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class AnalyticNote:
+    """What one analytic value rests on, for the table ``clustersim run`` prints.
+
+    Attributes:
+        formula: the closed form with its source, ``"2(p-1)·α + 2(p-1)/p·n·β [Patarasuk &
+            Yuan, JPDC 2009 §3]"``; None when the value has no closed form (the table says so
+            instead of leaving the cell blank, and ``assumes`` says why).
+        assumes: what makes the formula exact: ``"contention-free, no stragglers"``.
+        departs: the effect the simulation models and the formula leaves out, when the two
+            differ on purpose (``"contention: flows that share a link split it"``). The
+            table shows it on the row when simulated and analytic differ.
+    """
+
+    formula: str | None
+    assumes: str = ""
+    departs: str = ""
 
 
 @dataclass(frozen=True)
@@ -88,6 +115,9 @@ class WorkloadKind:
         details: lines for ``clustersim list`` (the algorithms and their formulas), or None.
         estimate: ``(plan) -> Work``, the run's cost estimated before it starts, so that a run
             far beyond the machine is refused with the estimate and the knob to turn, or None.
+        analytic_notes: ``(plan) -> {name: AnalyticNote}``, what each analytic value assumes
+            (and, for a metric without one, that there is no closed form), or None. Read by
+            the table only: the notes are not part of the result's JSON.
     """
 
     name: str
@@ -98,6 +128,7 @@ class WorkloadKind:
     analytic: Callable[[Any], dict[str, Any]] | None = None
     details: Callable[[], list[str]] | None = None
     estimate: Callable[[Any], Work] | None = None
+    analytic_notes: Callable[[Any], dict[str, AnalyticNote]] | None = None
 
 
 _EXTRA: dict[str, WorkloadKind] = {}

@@ -79,6 +79,7 @@ def run_scenario(
     try:
         outcome = kind.simulate(plan)
         analytic = kind.analytic(plan) if kind.analytic else {}
+        notes = kind.analytic_notes(plan) if kind.analytic_notes else {}
     except InputError as exc:
         raise _located(scenario, exc) from None
     # every simulation the run performed (baselines and alternatives on fresh clusters too)
@@ -102,6 +103,7 @@ def run_scenario(
         analytic=analytic,
         checks=checks,
         expectations=expectations,
+        analytic_notes=notes,
         wall_s=time.perf_counter() - started,
         trace=sim.tracer,
     )

@@ -168,6 +168,9 @@ class TwoLevelTopology(_Topology):
     gpus_per_node: int
     intra_link: LinkField = Field(default_factory=lambda: LinkModel(preset="NVLink4"))
     inter_link: LinkField | None = Field(None, description="default: cluster.link")
+    nic: Literal["per_gpu", "shared"] = Field(
+        "per_gpu", description="a NIC per GPU, or one per machine shared by its GPUs"
+    )
 
 
 class EdgeCloudTopology(Strict):

@@ -1,5 +1,6 @@
 """The ``profile`` of a training workload (``pipeline``, ``data_parallel``): explicit layers, a
-generator of identical layers or a built-in model, validated and built into a ModelProfile."""
+generator of identical layers or a built-in model (``transformer``, ``vgg16``, ``resnet50``,
+``alexnet``, ``gnmt``, ``amoebanet``), validated and built into a ModelProfile."""
 
 from __future__ import annotations
 
@@ -10,9 +11,13 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator, model_valida
 from clustersim.errors import InputError
 from clustersim.kinds.validation import positive_int
 from clustersim.training.profiles import (
+    BUILTINS,
     LayerProfile,
     ModelProfile,
+    alexnet_profile,
+    amoebanet_profile,
     generated_profile,
+    gnmt_profile,
     resnet50_profile,
     transformer_profile,
     vgg16_profile,
@@ -38,10 +43,11 @@ class LayerModel(BaseModel):
     stash: Bytes | None = Field(
         None, description="bytes per sample kept for backward; default: activation"
     )
+    rows: float = Field(0.0, description="matrix rows per sample of its kernels (tiling)")
 
     @model_validator(mode="after")
     def _non_negative(self) -> LayerModel:
-        for name in ("flops", "activation", "params", "backward_flops", "stash"):
+        for name in ("flops", "activation", "params", "backward_flops", "stash", "rows"):
             value = getattr(self, name)
             if value is not None and not value >= 0:
                 raise InputError(f"layer {name} must be non-negative, got {value!r}")
@@ -51,13 +57,19 @@ class LayerModel(BaseModel):
 class ProfileModel(BaseModel):
     """Exactly one of ``layers`` (a list), ``count`` with per-layer values (a generator), or
     ``builtin`` (``transformer`` with ``count``, ``hidden``, ``seq_len``, ``heads``;
-    ``vgg16``; ``resnet50``)."""
+    ``vgg16``; ``resnet50``; ``alexnet``; ``gnmt`` with ``count`` LSTM layers (default 16),
+    ``hidden``, ``seq_len``, ``vocab``; ``amoebanet`` with ``count`` normal cells (default 18)
+    and ``filters``)."""
 
     model_config = ConfigDict(extra="forbid")
 
     layers: list[LayerModel] | None = None
-    builtin: Literal["transformer", "vgg16", "resnet50"] | None = None
-    count: int | None = Field(None, description="generated layers or transformer blocks")
+    builtin: Literal["transformer", "vgg16", "resnet50", "alexnet", "gnmt", "amoebanet"] | None = (
+        None
+    )
+    count: int | None = Field(
+        None, description="generated layers, transformer blocks, GNMT LSTM layers or cells"
+    )
     flops: Flops | None = None
     activation: Bytes | None = None
     params: Bytes | None = None
@@ -68,9 +80,12 @@ class ProfileModel(BaseModel):
     seq_len: int | None = None
     heads: int | None = None
     image_size: int | None = None
+    vocab: int | None = Field(None, description="gnmt: vocabulary size")
+    filters: int | None = Field(None, description="amoebanet: filters of the first stack")
+    rows: float = Field(0.0, description="generated layers: matrix rows per sample (tiling)")
     dtype: Literal["float16", "bfloat16", "float32"] | None = None
 
-    @field_validator("count", "hidden", "seq_len", "heads", "image_size")
+    @field_validator("count", "hidden", "seq_len", "heads", "image_size", "vocab", "filters")
     @classmethod
     def _positive(cls, value: int | None) -> int | None:
         return None if value is None else positive_int(value)
@@ -89,7 +104,7 @@ class ProfileModel(BaseModel):
         if len(given) != 1:
             raise InputError(
                 "profile needs exactly one of layers (a list), count with flops/activation "
-                f"(a generator) or builtin (transformer, vgg16, resnet50); got "
+                f"(a generator) or builtin ({', '.join(BUILTINS)}); got "
                 f"{', '.join(given) or 'none'}"
             )
         if self.layers is not None and not self.layers:
@@ -113,6 +128,27 @@ class ProfileModel(BaseModel):
                 )
         if self.image_size is not None and self.image_size % 32:
             raise InputError(f"profile.image_size must be a multiple of 32, got {self.image_size}")
+        if self.builtin == "gnmt" and self.count is not None and self.count % 2:
+            raise InputError(
+                f"profile.count: GNMT splits its LSTM layers evenly between encoder and decoder; "
+                f"expected an even number, got {self.count}"
+            )
+        if self.builtin == "amoebanet" and self.count is not None and self.count % 3:
+            raise InputError(
+                f"profile.count: AmoebaNet stacks its normal cells in 3 equal stacks; expected "
+                f"a multiple of 3, got {self.count}"
+            )
+        foreign = {
+            "vocab": ("gnmt",),
+            "filters": ("amoebanet",),
+            "heads": ("transformer",),
+        }
+        for name, kinds in foreign.items():
+            if getattr(self, name) is not None and self.builtin not in kinds:
+                raise InputError(
+                    f"profile.{name} applies only to builtin {' or '.join(kinds)}, got "
+                    f"{self.builtin or 'a layer list or generator'}"
+                )
         return self
 
 
@@ -130,6 +166,23 @@ def build_profile(model: ProfileModel) -> ModelProfile:
         prof = vgg16_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
     elif model.builtin == "resnet50":
         prof = resnet50_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
+    elif model.builtin == "alexnet":
+        prof = alexnet_profile(model.image_size or 224, DTYPE_BYTES[model.dtype or "float32"])
+    elif model.builtin == "gnmt":
+        prof = gnmt_profile(
+            model.count or 16,
+            model.hidden or 1024,
+            model.vocab or 32320,
+            model.seq_len or 50,
+            DTYPE_BYTES[model.dtype or "float32"],
+        )
+    elif model.builtin == "amoebanet":
+        prof = amoebanet_profile(
+            model.count or 18,
+            model.filters or 256,
+            model.image_size or 224,
+            DTYPE_BYTES[model.dtype or "float32"],
+        )
     elif model.layers is not None:
         layers = tuple(
             LayerProfile(
@@ -139,6 +192,7 @@ def build_profile(model: ProfileModel) -> ModelProfile:
                 layer.params,
                 layer.backward_flops,
                 layer.stash,
+                layer.rows,
             )
             for i, layer in enumerate(model.layers)
         )
@@ -151,6 +205,7 @@ def build_profile(model: ProfileModel) -> ModelProfile:
             model.params or 0.0,
             model.backward_flops,
             model.stash,
+            rows=model.rows,
         )
     if model.input is not None:
         prof = ModelProfile(prof.name, prof.layers, model.input, prof.source, prof.meta)

@@ -20,6 +20,23 @@ from layer shapes:
   Image Recognition", CVPR 2016, Table 1 (bottleneck blocks [3, 4, 6, 3]; stride on the first
   1x1 convolution of a downsampling block, as in the paper; batch-norm scale and shift
   counted as parameters).
+* :func:`alexnet_profile`: AlexNet as torchvision (and PipeDream's image-classification
+  driver, which imports it) builds it: the single-tower 64-192-384-256-256 variant of
+  Krizhevsky, "One weird trick for parallelizing convolutional neural networks",
+  arXiv:1404.5997, 2014, of the network of Krizhevsky, Sutskever & Hinton, NIPS 2012.
+* :func:`gnmt_profile`: GNMT-like LSTM translation models, the architecture of Wu et al.,
+  "Google's Neural Machine Translation System", arXiv:1609.08144, 2016, §3-4, in the size
+  PipeDream trains (SOSP 2019 §5.1: GNMT-8 and GNMT-16, 8 and 16 LSTM layers, as in the MLPerf
+  reference: 1024 units, a 32,320-word shared vocabulary, sentences up to 50 tokens).
+* :func:`amoebanet_profile`: an AmoebaNet-like image network, the cell layout of AmoebaNet-D
+  (Real, Aggarwal, Huang & Le, "Regularized Evolution for Image Classifier Architecture
+  Search", AAAI 2019, Fig. 3; the AmoebaNet-D(N, F) of GPipe, Huang et al. 2019, §3), with an
+  assumed per-cell cost: GPipe's unbalanced example.
+
+Every layer also says how many matrix rows each sample gives its kernels (``rows``: tokens for
+a transformer, output pixels of a convolution, 1 for a fully connected layer, 1 per time step
+for an LSTM), for devices whose efficiency depends on them
+(:class:`~clustersim.hardware.device.MatrixTiling`).
 
 FLOPs count a multiply-add as 2 FLOP.
 """
@@ -32,7 +49,10 @@ __all__ = [
     "BUILTINS",
     "LayerProfile",
     "ModelProfile",
+    "alexnet_profile",
+    "amoebanet_profile",
     "generated_profile",
+    "gnmt_profile",
     "resnet50_profile",
     "transformer_profile",
     "vgg16_profile",
@@ -51,6 +71,7 @@ class LayerProfile:
         backward_flops: backward FLOP per sample; ``None`` means ``2 * flops``.
         stash: bytes per sample kept from the forward pass for the backward pass; ``None``
             means ``activation``.
+        rows: matrix rows each sample gives the layer's kernels (0: unknown).
     """
 
     name: str
@@ -59,6 +80,7 @@ class LayerProfile:
     params: float = 0.0
     backward_flops: float | None = None
     stash: float | None = None
+    rows: float = 0.0
 
     @property
     def bwd_flops(self) -> float:
@@ -111,10 +133,11 @@ def generated_profile(
     stash: float | None = None,
     input_bytes: float | None = None,
     name: str = "layer",
+    rows: float = 0.0,
 ) -> ModelProfile:
     """``count`` identical layers (balanced stages whenever ``count`` divides evenly)."""
     layers = tuple(
-        LayerProfile(f"{name}{i}", flops, activation, params, backward_flops, stash)
+        LayerProfile(f"{name}{i}", flops, activation, params, backward_flops, stash, rows)
         for i in range(count)
     )
     return ModelProfile(
@@ -150,7 +173,8 @@ def transformer_profile(
     activation = float(s * h * dtype_bytes)
     stash = s * h * (34.0 + 5.0 * a * s / h) * dtype_bytes / 2.0
     blocks = tuple(
-        LayerProfile(f"block{i}", flops, activation, params, stash=stash) for i in range(layers)
+        LayerProfile(f"block{i}", flops, activation, params, stash=stash, rows=s)
+        for i in range(layers)
     )
     return ModelProfile(
         "transformer",
@@ -205,6 +229,7 @@ def vgg16_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfile:
                     activation,
                     params,
                     stash=out + (activation if pooled else 0),
+                    rows=size * size,
                 )
             )
             c_in = c_out
@@ -217,6 +242,7 @@ def vgg16_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfile:
                 2.0 * n_in * n_out,
                 n_out * dtype_bytes,
                 (n_in + 1) * n_out * dtype_bytes,
+                rows=1,
             )
         )
     return ModelProfile(
@@ -256,6 +282,7 @@ def resnet50_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfil
             size * size * 64 * b,
             (7 * 7 * 3 * 64 + 2 * 64) * b,
             stash=(stem_out + size * size * 64) * b,
+            rows=(image_size // 2) ** 2,
         )
     )
     c_in = 64
@@ -281,11 +308,14 @@ def resnet50_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfil
                     out * out * c_out * b,
                     params * b,
                     stash=stash * b,
+                    rows=out * out,
                 )
             )
             c_in, size = c_out, out
     layers.append(
-        LayerProfile("fc", 2.0 * c_in * 1000 + size * size * c_in, 1000 * b, (c_in + 1) * 1000 * b)
+        LayerProfile(
+            "fc", 2.0 * c_in * 1000 + size * size * c_in, 1000 * b, (c_in + 1) * 1000 * b, rows=1
+        )
     )
     return ModelProfile(
         "resnet50",
@@ -295,5 +325,220 @@ def resnet50_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfil
     )
 
 
-BUILTINS = ("transformer", "vgg16", "resnet50")
+# ----------------------------------------------------------------------------------- AlexNet
+_ALEXNET_CONVS = (
+    # (kernel, stride, padding, output channels, max-pool 3x3/2 after it)
+    (11, 4, 2, 64, True),
+    (5, 1, 2, 192, True),
+    (3, 1, 1, 384, False),
+    (3, 1, 1, 256, False),
+    (3, 1, 1, 256, True),
+)
+"""The five convolutions of torchvision's ``alexnet`` (``features``), each followed by ReLU."""
+
+
+def alexnet_profile(image_size: int = 224, dtype_bytes: int = 4) -> ModelProfile:
+    """AlexNet: five convolutions (three with a 3x3/2 max-pool) and three fully connected
+    layers, 8 layers, as torchvision's ``alexnet`` (the one-tower variant of Krizhevsky 2014).
+
+    With 224x224 inputs the convolutions give 55, 27, 13, 13, 13 pixels (pooled to 27, 13 and
+    6); an adaptive average pool keeps the 6x6x256 map for ``fc6`` (dropout is free). 61,100,840
+    parameters (torchvision's count) and 0.714 G multiply-adds per image. A pooled layer's
+    stash holds its map before and after the pool; the fully connected layers hold 96 % of the
+    weights and 8 % of the work, which is why PipeDream gives them their own stage (15-1).
+    """
+    b = dtype_bytes
+    layers = []
+    size, c_in = image_size, 3
+    for i, (k, stride, pad, c_out, pool) in enumerate(_ALEXNET_CONVS):
+        size = (size + 2 * pad - k) // stride + 1
+        out = size * size * c_out
+        flops = _conv(size, k, c_in, c_out)
+        pooled = (size - 3) // 2 + 1 if pool else size
+        activation = pooled * pooled * c_out
+        layers.append(
+            LayerProfile(
+                f"conv{i + 1}",
+                flops,
+                activation * b,
+                (k * k * c_in + 1) * c_out * b,
+                stash=(out + (activation if pool else 0)) * b,
+                rows=size * size,
+            )
+        )
+        size, c_in = pooled, c_out
+    features = 6 * 6 * c_in  # AdaptiveAvgPool2d((6, 6)): the 6x6 map is kept as it is
+    for i, (n_in, n_out) in enumerate(((features, 4096), (4096, 4096), (4096, 1000))):
+        layers.append(
+            LayerProfile(
+                f"fc{6 + i}", 2.0 * n_in * n_out, n_out * b, (n_in + 1) * n_out * b, rows=1
+            )
+        )
+    return ModelProfile(
+        "alexnet",
+        tuple(layers),
+        image_size * image_size * 3 * b,
+        "torchvision alexnet (Krizhevsky, arXiv:1404.5997, 2014; Krizhevsky et al., NIPS 2012)",
+    )
+
+
+# -------------------------------------------------------------------------------------- GNMT
+def _lstm_params(inputs: int, hidden: int) -> int:
+    """Weights of one LSTM layer: four gates over ``[x, h]``, with PyTorch's two bias vectors."""
+    return 4 * hidden * (inputs + hidden) + 8 * hidden
+
+
+def gnmt_profile(
+    layers: int = 16,
+    hidden: int = 1024,
+    vocab: int = 32320,
+    seq_len: int = 50,
+    dtype_bytes: int = 4,
+) -> ModelProfile:
+    """A GNMT-like model of ``layers`` LSTM layers (half encoder, half decoder), per sentence pair.
+
+    The layers, in order (the GNMT of Wu et al. 2016 §3, Fig. 1, as PipeDream's GNMT-8/16
+    driver and the MLPerf reference build it):
+
+    * ``embed_enc``: the source embedding (``vocab x hidden``), a look-up;
+    * ``enc1``: a bidirectional LSTM (``hidden`` units each way, its output ``2·hidden``);
+      ``enc2``: LSTM(2h -> h); ``enc3`` ...: LSTM(h -> h) with residual connections;
+    * ``embed_dec``: the target embedding;
+    * ``dec1``: an LSTM(h -> h) and the normalised Bahdanau attention over the encoder output
+      (query and key projections ``2h²``, the score vector, and the context: ``4·L²·h`` FLOP);
+      ``dec2`` ...: LSTM(2h -> h), their input the previous output and the attention context;
+    * ``classifier``: the ``hidden x vocab`` projection and softmax of every target token.
+
+    An LSTM layer costs ``2·4h·(in + h)`` FLOP per token (the gate matrix product), the backward
+    twice that. Every decoder stage passes on its output, the attention context and the encoder
+    output (the attention's memory): ``3·L·h`` values per sentence (the encoder stages ``L·h``).
+    Each LSTM kernel runs one time step of the batch: 1 matrix row per sample.
+    """
+    if layers < 2 or layers % 2:
+        raise ValueError(f"GNMT needs an even number of LSTM layers, at least 2, got {layers}")
+    h, length, b = hidden, seq_len, dtype_bytes
+    half = layers // 2
+    per_token = length  # tokens per sentence, source and target alike
+    out: list[LayerProfile] = [
+        LayerProfile("embed_enc", 0.0, length * h * b, vocab * h * b, rows=length)
+    ]
+    for i in range(half):
+        inputs, width = (h, 2 * h) if i == 0 else ((2 * h, h) if i == 1 else (h, h))
+        weights = _lstm_params(inputs, h) * (2 if i == 0 else 1)
+        gates = 2.0 * (weights - (16 if i == 0 else 8) * h) * per_token
+        out.append(LayerProfile(f"enc{i + 1}", gates, length * width * b, weights * b, rows=1))
+    memory = length * h  # the encoder output every decoder stage carries
+    out.append(LayerProfile("embed_dec", 0.0, (length * h + memory) * b, vocab * h * b))
+    for i in range(half):
+        inputs = h if i == 0 else 2 * h
+        weights = _lstm_params(inputs, h)
+        gates = 2.0 * (weights - 8 * h) * per_token
+        if i == 0:  # Bahdanau attention: projections of the keys and queries, scores, context
+            weights += 2 * h * h + 2 * h
+            gates += 2.0 * (2 * length * h * h) + 4.0 * length * length * h
+        out.append(
+            LayerProfile(f"dec{i + 1}", gates, (2 * length * h + memory) * b, weights * b, rows=1)
+        )
+    out.append(
+        LayerProfile(
+            "classifier",
+            2.0 * h * vocab * per_token,
+            length * vocab * b,
+            (h + 1) * vocab * b,
+            rows=length,
+        )
+    )
+    return ModelProfile(
+        f"gnmt{layers}",
+        tuple(out),
+        2 * length * 4,  # source and target token ids (int32)
+        "Wu et al., arXiv:1609.08144 §3; PipeDream SOSP 2019 §5.1 (GNMT-8/16, MLPerf sizes)",
+        {"layers": layers, "hidden": h, "vocab": vocab, "seq_len": length},
+    )
+
+
+# --------------------------------------------------------------------------------- AmoebaNet
+NORMAL_CELL_MACS = 20
+"""Assumed multiply-adds per output position of a normal cell, in units of ``F²`` (F the cell's
+filters): its five blocks of two separable or pooling ops, about ten ``F x F`` point-wise
+products, plus the 1x1 convolutions that squeeze the two previous cells' concatenated outputs
+(``5F`` each) back to ``F``. A reduction cell is taken to cost the same at its output size."""
+
+
+def amoebanet_profile(
+    normal_cells: int = 18, filters: int = 256, image_size: int = 224, dtype_bytes: int = 4
+) -> ModelProfile:
+    """An AmoebaNet-like network: GPipe's example of layers with unbalanced weights and
+    activations, ``normal_cells + 5`` layers.
+
+    AmoebaNet-D(N, F)'s layout (Real et al. 2019, Fig. 3; GPipe §3, Table 1): a 3x3/2 stem
+    convolution, two reduction cells that bring the image to 1/8 of its size, then three stacks
+    of ``N/3`` normal cells at ``F``, ``2F`` and ``4F`` filters with a reduction cell (half the
+    size, twice the filters) between stacks, and a global average pool with the 1000-way
+    classifier. A cell's output is the concatenation of its five blocks (``5F`` channels).
+    Per cell the model assumes :data:`NORMAL_CELL_MACS` ``x s² x F²`` multiply-adds and as many
+    weights per ``F²`` (s the cell's output size): the work per cell is about equal across
+    stacks (``s`` halves as ``F`` doubles), while a cell of the last stack holds 16 times the
+    weights of one of the first and a quarter of its activations. This is an assumption about
+    the cells, not the searched AmoebaNet-D; it keeps the imbalance GPipe's partitions meet.
+    """
+    if normal_cells < 3 or normal_cells % 3:
+        raise ValueError(f"AmoebaNet needs normal cells in 3 equal stacks, got {normal_cells}")
+    if image_size % 32:
+        raise ValueError(f"AmoebaNet needs an image size divisible by 32, got {image_size}")
+    b = dtype_bytes
+    layers = []
+    size = image_size // 2
+    layers.append(
+        LayerProfile(
+            "stem",
+            _conv(size, 3, 3, filters // 4),
+            size * size * filters // 4 * b,
+            (27 + 1) * filters // 4 * b,
+            rows=size * size,
+        )
+    )
+
+    def cell(name: str, s: int, f: int) -> LayerProfile:
+        macs = NORMAL_CELL_MACS * s * s * f * f
+        return LayerProfile(
+            name,
+            2.0 * macs,
+            5 * s * s * f * b,
+            NORMAL_CELL_MACS * f * f * b,
+            stash=15 * s * s * f * b,  # the blocks' inputs and outputs, 3 maps of 5F
+            rows=s * s,
+        )
+
+    f = filters // 2
+    for i in range(2):  # stem reduction cells: 1/2 -> 1/8 of the image
+        size //= 2
+        layers.append(cell(f"stem_reduction{i + 1}", size, f))
+        f *= 2
+    f = filters
+    per_stack = normal_cells // 3
+    for stack in range(3):
+        if stack:
+            size //= 2
+            f *= 2
+            layers.append(cell(f"reduction{stack}", size, f))
+        for j in range(per_stack):
+            layers.append(cell(f"normal{stack + 1}_{j + 1}", size, f))
+    width = 5 * f
+    layers.append(
+        LayerProfile(
+            "head", 2.0 * width * 1000 + size * size * width, 1000 * b, (width + 1) * 1000 * b
+        )
+    )
+    return ModelProfile(
+        f"amoebanet_{normal_cells}_{filters}",
+        tuple(layers),
+        image_size * image_size * 3 * b,
+        "AmoebaNet-D(N, F) cell layout (Real et al., AAAI 2019, Fig. 3; GPipe §3) with assumed "
+        "cell costs",
+        {"normal_cells": normal_cells, "filters": filters},
+    )
+
+
+BUILTINS = ("transformer", "vgg16", "resnet50", "alexnet", "gnmt", "amoebanet")
 """Names of the built-in profiles."""

@@ -84,6 +84,16 @@ def test_contention_free_time_equals_formula(topology_kind: str, op: str, nodes:
     assert abs(sim - formula) / formula < 1e-6
 
 
+@pytest.mark.parametrize("op", ["allreduce", "reduce_scatter", "allgather"])
+@pytest.mark.parametrize("nodes", [3, 5, 7])
+def test_uneven_chunks_time_equals_formula(op: str, nodes: int) -> None:
+    """64 MiB over 3, 5 or 7 ranks leaves chunks one element apart: each step waits for the
+    largest, and the formula is priced at ``p`` times it, so the two still agree to 1e-9."""
+    result = clustersim.run(ring_scenario(nodes, 64 * MiB, op))
+    sim, formula = result.metrics["time_s"], result.analytic["time_s"]
+    assert abs(sim - formula) / formula < 1e-9
+
+
 def test_formula_hand_values() -> None:
     # 8 ranks, 64 MiB, alpha 500 ns, 50 GiB/s: 14 * (500 ns + 8 MiB / 50 GiB/s)
     expected = 14 * (500e-9 + 8 * MiB / (50 * GiB))

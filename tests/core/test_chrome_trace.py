@@ -142,3 +142,86 @@ def test_declared_lane_without_events_is_named() -> None:
         "thread_name",
         "thread_sort_index",
     }
+
+
+def _partial_overlaps(doc: dict) -> int:
+    """Complete events that start inside another of their thread but end after it."""
+    by_thread: dict[tuple[int, int], list[tuple[float, float]]] = {}
+    for e in doc["traceEvents"]:
+        if e["ph"] == "X":
+            by_thread.setdefault((e["pid"], e["tid"]), []).append((e["ts"], e["ts"] + e["dur"]))
+    bad = 0
+    for intervals in by_thread.values():
+        intervals.sort(key=lambda x: (x[0], -x[1]))
+        open_ends: list[float] = []
+        for start, end in intervals:
+            while open_ends and open_ends[-1] <= start:
+                open_ends.pop()
+            bad += bool(open_ends and end > open_ends[-1])
+            open_ends.append(end)
+    return bad
+
+
+def _threads(doc: dict) -> dict[tuple[int, int], str]:
+    return {
+        (e["pid"], e["tid"]): e["args"]["name"]
+        for e in doc["traceEvents"]
+        if e["ph"] == "M" and e["name"] == "thread_name"
+    }
+
+
+def test_overlapping_spans_get_their_own_threads_and_nested_ones_stay() -> None:
+    t = Tracer(enabled=True)
+    t.declare_lane(("n0", "compute"))
+    t.span(("n0", "comm"), "act 33", "comm", 0.0, 3e-6)
+    t.span(("n0", "comm"), "ring reduce-scatter", "comm", 1e-6, 5e-6)  # overlaps act 33
+    t.span(("n0", "comm"), "inside", "comm", 2e-6, 3e-6)  # nests in act 33
+    t.span(("n0", "comm"), "third", "comm", 2.5e-6, 4e-6)  # nests in the reduce-scatter
+    t.span(("n0", "comm"), "fourth", "comm", 2.8e-6, 5.5e-6)  # overlaps both threads' spans
+    t.span(("n0", "comm"), "later", "comm", 6e-6, 7e-6)  # after them all: back on comm
+    doc = to_chrome_trace(t)
+    assert _partial_overlaps(doc) == 0
+    threads = _threads(doc)
+    assert threads == {(1, 1): "compute", (1, 2): "comm", (1, 3): "comm#2", (1, 4): "comm#3"}
+    where = {e["name"]: threads[(e["pid"], e["tid"])] for e in doc["traceEvents"] if e["ph"] == "X"}
+    assert where == {
+        "act 33": "comm",
+        "inside": "comm",
+        "later": "comm",
+        "ring reduce-scatter": "comm#2",
+        "third": "comm#2",
+        "fourth": "comm#3",
+    }
+    sort = {
+        (e["pid"], e["tid"]): e["args"]["sort_index"]
+        for e in doc["traceEvents"]
+        if e["name"] == "thread_sort_index"
+    }
+    assert sort == {(1, 1): 1, (1, 2): 2, (1, 3): 3, (1, 4): 4}  # comm#k right below comm
+
+
+def test_a_stragglers_thread_says_its_slowdown() -> None:
+    t = Tracer(enabled=True)
+    t.declare_lane(("n3", "compute"), slowdown=2.0)
+    t.declare_lane(("n4", "compute"), slowdown=1.0)
+    assert set(_threads(to_chrome_trace(t)).values()) == {"compute (slowdown x2)", "compute"}
+
+
+def test_pipedream_trace_has_no_partial_overlaps(tmp_path) -> None:
+    """The issue's case: 171 partially overlapping events in this scenario's trace (``act 33``
+    and ``ring reduce-scatter`` on ``n0g3/comm``); now each overlapping flow has a thread."""
+    import clustersim
+    from tests.paths import SCENARIOS
+
+    result = clustersim.run(
+        SCENARIOS / "pipeline_pipedream_vgg16.yaml", ["workload.verify=false"], trace=True
+    )
+    path = write_chrome_trace(result.trace, tmp_path / "t.json")
+    doc = json.loads(path.read_text())
+    assert _partial_overlaps(doc) == 0
+    events = [e for e in doc["traceEvents"] if e["ph"] == "X"]
+    assert len(events) == len(result.trace.spans)
+    names = set(_threads(doc).values())
+    assert "comm#2" in names  # the comm lanes that carried overlapping flows were split
+    lanes = {lane[1] for lane in result.trace.lanes}
+    assert {n.split("#")[0] for n in names} == lanes  # every lane, split or not, is there

@@ -14,18 +14,30 @@ operations per token, Definition 3.10):
 * optimal gamma, Section 3.5: the integer maximising Theorem 3.8 (found numerically).
 
 Each alpha -> 1 limit is taken exactly (tokens per pass -> gamma + 1).
+
+Equation (1) assumes that every drafted position is accepted independently with probability
+alpha. At temperature 0 nothing is random: a position is accepted exactly where the draft's
+greedy token agrees with the target's, along the one path greedy decoding takes, and the
+agreements cluster (a draft that errs in one context tends to err in the next). For that case
+:func:`greedy_rounds` runs Algorithm 1's accounting on the actual acceptance sequence: the
+rounds, tokens and acceptance rate of the run that happens, and Theorem 3.8's cost
+``(gamma c + 1) T`` per round then gives its speed-up.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Sequence
+from dataclasses import dataclass
 
 from clustersim.errors import InputError
 
 __all__ = [
+    "GreedyRounds",
     "arithmetic_operations_factor",
     "bytes_read_factor",
     "expected_tokens_per_step",
+    "greedy_rounds",
     "min_improvement",
     "optimal_gamma",
     "speedup",
@@ -96,3 +108,59 @@ def optimal_gamma(alpha: float, c: float, gamma_max: int = 64) -> int:
 def min_improvement(alpha: float, c: float) -> float:
     """Corollary 3.9: with alpha > c, gamma = 1 already improves by (1 + alpha) / (1 + c)."""
     return speedup(alpha, 1, c)
+
+
+@dataclass(frozen=True)
+class GreedyRounds:
+    """Algorithm 1 on a known acceptance sequence.
+
+    Attributes:
+        rounds: target passes (one per round).
+        emitted: tokens the rounds make final (the last round may overshoot ``tokens``).
+        accepted: drafted tokens accepted.
+        tested: drafted positions put to the acceptance test (``min(n + 1, gamma)`` per round).
+    """
+
+    rounds: int
+    emitted: int
+    accepted: int
+    tested: int
+
+    @property
+    def alpha(self) -> float:
+        """The acceptance rate the run measures: ``accepted / tested`` (Leviathan et al.'s
+        maximum-likelihood estimate under Equation (1)'s model)."""
+        return self.accepted / self.tested if self.tested else 1.0
+
+    @property
+    def tokens_per_step(self) -> float:
+        """Tokens per target pass."""
+        return self.emitted / self.rounds
+
+
+def greedy_rounds(accept: Sequence[bool], gamma: int, tokens: int) -> GreedyRounds:
+    """Rounds of Algorithm 1 until ``tokens`` tokens are final, position ``k`` of the output
+    accepted iff ``accept[k]``.
+
+    A round starting at position ``k`` accepts ``n`` drafts, the run of ``True`` from ``k``
+    capped at ``gamma``, and emits ``n + 1`` tokens (the target's correction or bonus token).
+    ``accept`` must cover ``tokens + gamma`` positions.
+    """
+    _check(0.0, gamma)
+    if gamma < 1:
+        raise InputError(f"gamma must be at least 1 for speculative decoding, got {gamma!r}")
+    if len(accept) < tokens + gamma:
+        raise InputError(
+            f"the acceptance sequence covers {len(accept)} positions; {tokens} tokens at gamma "
+            f"{gamma} need {tokens + gamma}"
+        )
+    k = rounds = accepted = tested = 0
+    while k < tokens:
+        n = 0
+        while n < gamma and accept[k + n]:
+            n += 1
+        rounds += 1
+        accepted += n
+        tested += min(n + 1, gamma)
+        k += n + 1
+    return GreedyRounds(rounds, k, accepted, tested)

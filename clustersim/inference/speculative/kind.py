@@ -64,10 +64,11 @@ from clustersim.inference.speculative.toy_lm import (
     MedusaHeads,
     ToyLM,
     expected_alpha,
+    greedy_agreement,
     make_draft,
     make_target,
 )
-from clustersim.kinds.contract import Outcome, Work, WorkloadKind, check
+from clustersim.kinds.contract import AnalyticNote, Outcome, Work, WorkloadKind, check
 from clustersim.kinds.validation import rank_list
 
 __all__ = [
@@ -76,6 +77,7 @@ __all__ = [
     "PRESERVING",
     "SpeculativePlan",
     "analytic",
+    "analytic_notes",
     "prepare",
     "setup_factory",
     "simulate",
@@ -349,9 +351,52 @@ def _checks(plan: SpeculativePlan) -> dict[str, dict[str, Any]]:
 
 
 # ----------------------------------------------------------------------------- analytic
+def _greedy_path(plan: SpeculativePlan, gamma: int) -> costs.GreedyRounds:
+    """Temperature 0: Algorithm 1's rounds along the target's greedy path from the start."""
+    draft = plan.setup.draft
+    assert draft is not None
+    tokens = plan.params.tokens
+    accept = greedy_agreement(plan.target, draft, plan.start, tokens + gamma)
+    return costs.greedy_rounds(accept, gamma, tokens)
+
+
+def _greedy_analytic(
+    plan: SpeculativePlan, c: float, step: float, c_hat: float, b_hat: float
+) -> dict[str, Any]:
+    """Temperature 0, a chain method: the run is deterministic, so the analytic side follows
+    the path it takes. Alpha and tokens per step are those of the acceptance sequence along the
+    target's greedy path (:func:`~clustersim.inference.speculative.costs.greedy_rounds`), and
+    Theorem 3.8's ``(γc + 1)·T`` per round prices them. Beside them, Leviathan et al.'s
+    i.i.d. Equation (1) at that alpha, and how far the run departs from it."""
+    params = plan.params
+    gamma, tokens = params.gamma, params.tokens
+    path = _greedy_path(plan, gamma)
+    alpha, per_step = path.alpha, path.tokens_per_step
+    iid = costs.expected_tokens_per_step(alpha, gamma)
+    speedups = {
+        g: tokens / (_greedy_path(plan, g).rounds * (g * c + 1)) for g in range(1, 2 * gamma + 9)
+    }
+    return {
+        "alpha": alpha,
+        "alpha_stationary": expected_alpha(plan.target, plan.setup.draft, 0.0),  # type: ignore[arg-type]
+        "tokens_per_step": per_step,
+        "speedup": tokens / (path.rounds * (gamma * c + 1)),
+        "time_per_token_s": step * (gamma * c + 1) * path.rounds / tokens,
+        "target_passes": path.rounds,
+        "draft_passes": gamma * path.rounds,
+        "flops_ratio": (gamma * c_hat + gamma + 1) / per_step,
+        "memory_read_ratio": (gamma * b_hat + 1) / per_step,
+        "optimal_gamma": max(speedups, key=lambda g: (speedups[g], -g)),
+        "tokens_per_step_iid": iid,
+        "speedup_iid": costs.speedup(alpha, gamma, c),
+        "iid_departure_fraction": per_step / iid - 1.0,
+    }
+
+
 def analytic(plan: SpeculativePlan) -> dict[str, Any]:
     """Leviathan et al.'s closed forms with alpha from the toy models (Corollary 3.6) and c
-    from the device model (Definition 3.7), at the run's mean context length."""
+    from the device model (Definition 3.7), at the run's mean context length. At temperature 0
+    a chain method follows the one path greedy decoding takes (:func:`_greedy_analytic`)."""
     params, placement = plan.params, plan.placement
     ctx = params.mean_context
     step = placement.target_step_s(ctx)
@@ -379,6 +424,9 @@ def analytic(plan: SpeculativePlan) -> dict[str, Any]:
         1, batch=params.batch, context=ctx, dtype_bytes=placement.dtype_bytes
     )
     one_draft = placement.draft_cost(1, ctx)
+    c_hat, b_hat = one_draft.flops / one_target.flops, one_draft.bytes / one_target.bytes
+    if params.temperature == 0:
+        return out | _greedy_analytic(plan, c, step, c_hat, b_hat)
     tokens_per_step = costs.expected_tokens_per_step(alpha, gamma)
     return out | {
         "tokens_per_step": tokens_per_step,
@@ -386,13 +434,112 @@ def analytic(plan: SpeculativePlan) -> dict[str, Any]:
         "time_per_token_s": costs.time_per_token(alpha, gamma, c, step),
         "target_passes": params.tokens / tokens_per_step,
         "draft_passes": gamma * params.tokens / tokens_per_step,
-        "flops_ratio": costs.arithmetic_operations_factor(
-            alpha, gamma, one_draft.flops / one_target.flops
-        ),
-        "memory_read_ratio": costs.bytes_read_factor(
-            alpha, gamma, one_draft.bytes / one_target.bytes
-        ),
+        "flops_ratio": costs.arithmetic_operations_factor(alpha, gamma, c_hat),
+        "memory_read_ratio": costs.bytes_read_factor(alpha, gamma, b_hat),
         "optimal_gamma": costs.optimal_gamma(alpha, c),
+    }
+
+
+_LEVIATHAN = "Leviathan, Kalman & Matias, ICML 2023"
+_IID = "i.i.d. acceptance at the expected alpha; T and c at the run's mean context length"
+_SAMPLED = "sampled acceptance"
+_NO_CLOSED_FORM = {
+    "tree": "SpecInfer's token tree (Miao et al. 2023): its accepted length depends on the "
+    "tree's shape and the models' joint distribution; measured only",
+    "pearl": "PEARL (Liu et al. 2024) drafts while the target verifies and adapts its draft "
+    "length by itself; measured only (alpha and c are predicted)",
+    "medusa": "Medusa's typical acceptance (Cai et al. 2024) has no closed form for its "
+    "accepted length; measured only",
+}
+_FORMULAS = {
+    "tokens_per_step": ("(1-α^(γ+1))/(1-α)", "Eq. 1"),
+    "speedup": ("(1-α^(γ+1))/((1-α)(γc+1))", "Thm 3.8"),
+    "time_per_token_s": ("T(γc+1)/E(tokens per step)", "proof of Thm 3.8"),
+    "target_passes": ("tokens / E(tokens per step)", "Eq. 1"),
+    "draft_passes": ("γ · tokens / E(tokens per step)", "Eq. 1"),
+    "flops_ratio": ("(γĉ+γ+1)/E(tokens per step)", "Thm 3.11"),
+    "memory_read_ratio": ("(γb̂+1)/E(tokens per step)", "§3.4"),
+    "optimal_gamma": ("argmax over γ of Thm 3.8", "§3.5"),
+}
+
+
+def analytic_notes(plan: SpeculativePlan) -> dict[str, AnalyticNote]:
+    """What each analytic value is, for the table: Leviathan et al.'s formulas under i.i.d.
+    acceptance for the chain methods, and "no closed form" for tree, PEARL and Medusa."""
+    method = plan.params.method
+    notes = {
+        "baseline_time_per_token_s": AnalyticNote(
+            "T: one target step, roofline of its FLOPs and bytes plus the launch overhead",
+            "the run's mean context length",
+            "context grows per token",
+        )
+    }
+    if method == "autoregressive":
+        plain = AnalyticNote("plain decoding: one target pass per token")
+        return notes | {name: plain for name in _FORMULAS}
+    if method in _NO_CLOSED_FORM:
+        none = AnalyticNote(None, _NO_CLOSED_FORM[method])
+        notes |= {name: none for name in (*_FORMULAS, "alpha")}
+    if method not in CHAIN:
+        return notes
+    notes["alpha"] = AnalyticNote(
+        f"E(Σ_x min(p(x), q(x))) over the target's stationary states [{_LEVIATHAN}, Cor. 3.6]",
+        "the toy target and draft",
+        _SAMPLED,
+    )
+    notes["cost_coefficient"] = AnalyticNote(
+        f"c = draft step / target step [{_LEVIATHAN}, Def. 3.7]", "the run's mean context length"
+    )
+    if method == "pearl":
+        return notes
+    if plan.params.temperature == 0:
+        return notes | _greedy_notes(plan.placement.remote)
+    for name, (formula, where) in _FORMULAS.items():
+        notes[name] = AnalyticNote(f"{formula} [{_LEVIATHAN}, {where}]", _IID, _SAMPLED)
+    return notes
+
+
+_PATH = "the acceptance sequence along the target's greedy path (Algorithm 1 at T = 0)"
+
+
+def _greedy_notes(remote: bool) -> dict[str, AnalyticNote]:
+    """Temperature 0: the values follow the greedy path; the i.i.d. formula is shown beside."""
+    per_round = f"(γc+1)·T per round [{_LEVIATHAN}, proof of Thm 3.8]"
+    departs = (
+        "every round's drafts and verdict cross the network"
+        if remote
+        else "a verify pass reads γ+1 tokens' KV, not T's one"
+    )
+    return {
+        "alpha": AnalyticNote(f"accepted / tested along {_PATH}", "the toy target and draft"),
+        "alpha_stationary": AnalyticNote(
+            f"E(Σ_x min(p, q)) over the target's stationary states [{_LEVIATHAN}, Cor. 3.6]",
+            "greedy cycles averaged; the run stays in one",
+        ),
+        "tokens_per_step": AnalyticNote(f"tokens / rounds along {_PATH}", "deterministic"),
+        "target_passes": AnalyticNote(f"rounds along {_PATH}", "deterministic"),
+        "draft_passes": AnalyticNote(f"γ · rounds along {_PATH}", "deterministic"),
+        "speedup": AnalyticNote(
+            f"tokens / (rounds·(γc+1)), {per_round}",
+            "T and c at the run's mean context length",
+            departs,
+        ),
+        "time_per_token_s": AnalyticNote(
+            f"rounds·(γc+1)·T / tokens, {per_round}",
+            "T and c at the run's mean context length",
+            departs,
+        ),
+        "tokens_per_step_iid": AnalyticNote(
+            f"(1-α^(γ+1))/(1-α) at the path's α [{_LEVIATHAN}, Eq. 1]", "i.i.d. acceptance"
+        ),
+        "speedup_iid": AnalyticNote(
+            f"(1-α^(γ+1))/((1-α)(γc+1)) at the path's α [{_LEVIATHAN}, Thm 3.8]",
+            "i.i.d. acceptance",
+        ),
+        "iid_departure_fraction": AnalyticNote(
+            "tokens_per_step / tokens_per_step_iid - 1: how far the greedy path's clustered "
+            "acceptances depart from Eq. 1's i.i.d. model"
+        ),
     }
 
 
@@ -424,4 +571,5 @@ KIND = WorkloadKind(
     analytic=analytic,
     details=_details,
     estimate=estimate,
+    analytic_notes=analytic_notes,
 )

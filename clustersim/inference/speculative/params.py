@@ -240,5 +240,9 @@ class SpeculativeParams(BaseModel):
 
     @property
     def mean_context(self) -> float:
-        """The mean KV-cache length over the run: a memory-bound step's time is linear in it."""
-        return self.prompt_tokens + self.tokens / 2
+        """The mean KV-cache length over the run: a memory-bound step's time is linear in it.
+
+        Plain decoding runs its ``N`` steps at contexts ``P, P + 1, ..., P + N - 1``: their
+        mean is ``P + (N - 1)/2``, at which one step's time is the mean step's exactly.
+        """
+        return self.prompt_tokens + (self.tokens - 1) / 2

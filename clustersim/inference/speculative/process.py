@@ -224,6 +224,7 @@ def _target_pass(
         "verify" if verify else "decode",
         log.target_busy,
     )
+    placement.cluster.sim.tracer.annotate_last(role=r.phase)  # PEARL: pre- or post-verify
 
 
 def _round_done(placement: Placement, r: Round, log: DecodeLog) -> None:

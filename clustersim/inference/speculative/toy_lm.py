@@ -30,6 +30,7 @@ __all__ = [
     "MedusaHeads",
     "ToyLM",
     "expected_alpha",
+    "greedy_agreement",
     "make_draft",
     "make_target",
     "sample_index",
@@ -199,6 +200,22 @@ def make_draft(
     noise = rng.standard_normal(target.logits.shape)
     logits = quality * target.logits + (1 - quality) * scale * noise
     return ToyLM(logits, target.order, name)
+
+
+def greedy_agreement(target: ToyLM, draft: ToyLM, state: int, positions: int) -> np.ndarray:
+    """Along the target's greedy path from ``state``: whether the draft's greedy token agrees.
+
+    At temperature 0 both models are deterministic, so the tokens speculative decoding emits
+    are the target's greedy path (it is lossless) and a drafted token is accepted exactly
+    where the draft's argmax equals the target's (``p(x)/q(x)`` is 1 or 0). Entry ``k`` is that
+    agreement at the ``k``-th state of the path.
+    """
+    out = np.empty(positions, dtype=bool)
+    for k in range(positions):
+        token = target.greedy(state)
+        out[k] = draft.greedy(state) == token
+        state = target.advance(state, token)
+    return out
 
 
 def expected_alpha(target: ToyLM, draft: ToyLM, temperature: float) -> float:

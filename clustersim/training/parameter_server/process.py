@@ -121,7 +121,10 @@ class ParameterServerRun:
         flops, moved = (work.flops, work.bytes) if isinstance(work, ComputeWork) else (0.0, 0.0)
         start = self.cluster.sim.now
         end = yield from device.compute(
-            flops * fraction, moved * fraction, duration=seconds_before_slowdown, label="gradient"
+            flops * fraction,
+            moved * fraction,
+            duration=seconds_before_slowdown,
+            label="gradient" if fraction == 1.0 else "gradient (dropped)",
         )
         self.compute_total += end - start
         return end

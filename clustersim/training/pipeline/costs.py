@@ -42,6 +42,7 @@ __all__ = [
     "pipedream_weight_versions",
     "pipeline_flush_time",
     "stashed_activation_bytes",
+    "unbalanced_flush_time",
 ]
 
 
@@ -97,6 +98,47 @@ def pipeline_flush_time(schedule: str, p: int, m: int, stage_time: float, v: int
     if schedule == "naive":
         return m * p * stage_time
     return m * stage_time * (1.0 + bubble_over_ideal_fraction(schedule, p, m, v))
+
+
+def unbalanced_flush_time(
+    schedule: str,
+    forward: list[float],
+    backward: list[float],
+    m: int,
+    v: int = 1,
+) -> float:
+    """Time from the first forward to the flush for the stages given, communication free.
+
+    ``forward[d]`` and ``backward[d]`` are device ``d``'s seconds of one micro-batch (all its
+    chunks; recomputation counted in the backward).
+
+    * naive: one micro-batch at a time, ``m·Σ_d (f_d + b_d)``.
+    * GPipe: the forward phase is a flow shop of ``m`` identical jobs through the devices, which
+      takes ``Σ_d f_d + (m-1)·max_d f_d`` (Johnson's two-machine argument, extended: the
+      slowest machine paces every job after the first), and so is the backward phase in
+      reverse order, which starts when the last forward leaves the last device:
+      ``Σ f + (m-1)·max f + Σ b + (m-1)·max b``.
+    * 1F1B: ``Σ_d (f_d + b_d) + (m-1)·max_d (f_d + b_d)`` (for balanced stages
+      ``(m+p-1)·(t_f+t_b)``, Narayanan et al. SC 2021 §2.2.1). Exact when the slowest device
+      is the last one, which alternates forwards and backwards without idling once the first
+      micro-batch reached it; an upper bound when it sits earlier, where its warm-up forwards
+      overlap part of its first micro-batch's downstream round trip.
+    * interleaved 1F1B: the slowest device's time in the balanced formula,
+      ``(m + (p-1)/v)·max_d (f_d + b_d)`` (SC 2021 §2.2.2; an upper bound when unbalanced).
+
+    With balanced stages every case is :func:`pipeline_flush_time`.
+    """
+    p = len(forward)
+    total = [f + b for f, b in zip(forward, backward, strict=True)]
+    if schedule == "naive":
+        return m * sum(total)
+    if schedule == "gpipe":
+        return sum(forward) + (m - 1) * max(forward) + sum(backward) + (m - 1) * max(backward)
+    if schedule == "1f1b":
+        return sum(total) + (m - 1) * max(total)
+    if schedule == "interleaved_1f1b":
+        return pipeline_flush_time(schedule, p, m, max(total), v)
+    raise ValueError(f"unknown synchronous schedule {schedule!r}")
 
 
 def interleaved_warmup(p: int, m: int, v: int, device: int) -> int:

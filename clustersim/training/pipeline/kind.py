@@ -6,13 +6,17 @@ pipelines run side by side on different data and all-reduce their gradients, and
 may itself be split ``tensor_parallel`` ways. ``partition`` decides which layers go to which
 stage: ``even`` (equal layer counts), ``balanced`` (the contiguous split minimising the slowest
 stage), an explicit list of layer counts, or ``planner`` (PipeDream's optimizer, which also
-picks the replication of each stage; schedule ``pipedream``).
+picks the replication of each stage; schedule ``pipedream``). A PipeDream plan can also be
+forced: ``stages: [15, 1]`` gives each stage's replicas, ``partition`` its layers.
 
 ``prepare`` resolves the :class:`~clustersim.training.pipeline.layout.Layout` once (the planner
-runs there) and, for the planner, the layouts it is compared with; ``simulate`` runs them
-(:func:`~clustersim.training.pipeline.process.run_layout`, the comparisons on fresh clusters)
-and ``analytic`` prices the same layouts with the closed forms of
-:mod:`~clustersim.training.pipeline.costs` and PipeDream's cost model.
+runs there) and, for a PipeDream plan with ``compare``, the layouts it is compared with (data
+parallelism, run by the ``data_parallel`` kind, and an even straight split); ``simulate`` runs
+them (:func:`~clustersim.training.pipeline.process.run_layout`, the comparisons on fresh
+clusters) and ``analytic`` prices the same layouts: the synchronous schedules with the closed
+forms of :mod:`~clustersim.training.pipeline.costs` for the stages given, PipeDream with the
+steady-state model of :mod:`~clustersim.training.pipeline.steady_state` (the one the planner
+minimises; a one-stage plan with the data-parallel kind's own prediction).
 
 Activations and their gradients cross the FlowNetwork between stages; with tensor parallelism
 each rank sends its 1/t slice (the point-to-point half of Megatron-LM's scatter/gather
@@ -29,17 +33,18 @@ from clustersim.collectives.allreduce import allreduce_time
 from clustersim.hardware.cluster import Cluster
 from clustersim.kinds.contract import Outcome, WorkloadKind
 from clustersim.training.pipeline import costs
+from clustersim.training.pipeline.baseline import data_parallel_prediction, data_parallel_run
+from clustersim.training.pipeline.kernels import PipelineReplay
 from clustersim.training.pipeline.layout import (
     Layout,
     baselines,
     check_op_count,
-    layer_times,
     resolve_layout,
 )
 from clustersim.training.pipeline.params import PipelineParams
-from clustersim.training.pipeline.planner import ClusterCosts, notation, pipedream_time
+from clustersim.training.pipeline.planner import notation
 from clustersim.training.pipeline.process import run_layout
-from clustersim.training.pipeline.schedules import SCHEDULES, pipedream_warmup
+from clustersim.training.pipeline.schedules import SCHEDULES
 
 __all__ = ["KIND", "PipelineParams", "PipelinePlan", "analytic", "prepare", "simulate"]
 
@@ -52,8 +57,8 @@ class PipelinePlan:
         cluster: where the run happens.
         params: the validated workload.
         layout: the layout to simulate (the planner's choice with partition ``planner``).
-        baselines: ``(name, layout)`` of what the planner's choice is compared with
-            (partition ``planner`` with ``compare``; otherwise empty).
+        baselines: ``(name, layout)`` of what a PipeDream plan (the planner's, or one forced
+            by ``stages: [15, 1]``) is compared with when ``compare`` is on; otherwise empty.
     """
 
     cluster: Cluster
@@ -66,7 +71,7 @@ def prepare(cluster: Cluster, params: PipelineParams) -> PipelinePlan:
     """Resolve the layout (and the planner's baselines); InputError if one cannot run."""
     layout = resolve_layout(cluster, params)
     compared: tuple[tuple[str, Layout], ...] = ()
-    if params.partition == "planner" and params.compare:
+    if params.compare and (params.partition == "planner" or isinstance(params.stages, list)):
         compared = tuple(baselines(cluster, params, layout))
     check_op_count(layout, params)
     for _, other in compared:
@@ -79,16 +84,78 @@ def _same(a: Layout, b: Layout) -> bool:
     return (a.counts, a.replicas) == (b.counts, b.replicas)
 
 
+# ------------------------------------------------------------------- data parallelism
+def _data_parallel_checks(params: PipelineParams, layout: Layout, cluster: Cluster) -> Any:
+    """``pipeline_gradient_equals_full_batch`` for a one-stage plan: each worker's micro-batch
+    gradient, summed over the workers, equals the full-batch gradient of the numpy model."""
+    workers = len(layout.placement)
+    replay = PipelineReplay(
+        1,
+        [workers],
+        layout.microbatch,
+        workers,
+        mode="flush",
+        recompute=params.recompute,
+        rng=cluster.sim.rng("pipeline.replay"),
+    )
+    for j in range(workers):
+        replay.forward(0, j)
+        replay.backward(0, j, j)
+    buffers = replay.stacked_gradients([0], workers)
+    buffers[:] = buffers.sum(axis=0)
+    replay.set_gradients([0], buffers)
+    return replay.check_full_batch(workers)
+
+
+def _data_parallel_metrics(
+    params: PipelineParams, layout: Layout, dp: dict[str, Any]
+) -> dict[str, Any]:
+    """The pipeline kind's metrics of a one-stage plan, from the data-parallel run ``dp``."""
+    per_minibatch = params.microbatches * params.replicas
+    spec = layout.stages[0]
+    throughput = float(dp["throughput_samples_per_s"])
+    idle = 1.0 - dp["compute_s"] / dp["time_per_iteration_s"]
+    return {
+        "time_per_minibatch_s": per_minibatch * layout.microbatch / throughput,
+        "throughput_samples_per_s": throughput,
+        "bubble_fraction": idle,
+        "bubble_fraction_per_stage": [idle],
+        "peak_activation_memory_bytes": spec.stash_bytes,
+        "peak_activation_memory_bytes_per_stage": [spec.stash_bytes],
+        "weight_versions": 1,
+        "weight_versions_per_stage": [1],
+        "bytes_between_stages": 0.0,
+        "bytes_between_stages_per_boundary": [],
+        "stage_compute_time_s": [float(dp["compute_s"])],
+        "exposed_communication_s": float(dp["exposed_communication_s"]),
+        **{k: dp[k] for k in dp if k.startswith("bytes_") or k.endswith("_per_rank")},
+        "plan": notation(layout.replicas),
+        "layers_per_stage": layout.counts,
+        "microbatch_samples": layout.microbatch,
+        "devices_used": len(layout.placement),
+        "microbatches_simulated": len(layout.placement),
+    }
+
+
+def _run(cluster: Cluster, params: PipelineParams, layout: Layout, *, verify: bool) -> Outcome:
+    """Simulate ``layout`` on ``cluster``: a one-stage PipeDream plan by the data-parallel kind."""
+    if layout.data_parallel is None:
+        return run_layout(cluster, params, layout, verify=verify)
+    dp = data_parallel_run(layout.data_parallel, cluster)
+    checks = _data_parallel_checks(params, layout, cluster) if verify else {}
+    return Outcome(metrics=_data_parallel_metrics(params, layout, dp), checks=checks)
+
+
 def simulate(plan: PipelinePlan) -> Outcome:
     """Run the pipeline and measure it; with the planner, also its baselines on fresh clusters."""
     params, layout = plan.params, plan.layout
-    outcome = run_layout(plan.cluster, params, layout, verify=params.verify)
+    outcome = _run(plan.cluster, params, layout, verify=params.verify)
     metrics = outcome.metrics
     for name, other in plan.baselines:
         if _same(other, layout):  # the plan is this baseline (e.g. "16" is data parallelism)
             measured = outcome.metrics
         else:
-            measured = run_layout(plan.cluster.fresh(), params, other, verify=False).metrics
+            measured = _run(plan.cluster.fresh(), params, other, verify=False).metrics
         tput = measured["throughput_samples_per_s"]
         metrics[f"{name}_throughput_samples_per_s"] = tput
         metrics[f"speedup_over_{name}_ratio"] = metrics["throughput_samples_per_s"] / tput
@@ -97,24 +164,18 @@ def simulate(plan: PipelinePlan) -> Outcome:
 
 
 # ------------------------------------------------------------------------------------ analytic
-def _pipedream_prediction(cluster: Cluster, params: PipelineParams, layout: Layout) -> float:
-    """PipeDream's cost model (as the planner prices it) on ``layout``: seconds per micro-batch."""
-    return pipedream_time(
-        layer_times(
-            cluster, layout.placement[0], layout.profile, layout.microbatch, params.recompute
-        ),
-        layout.counts,
-        layout.replicas,
-        [spec.param_bytes for spec in layout.stages],
-        [spec.input_bytes for spec in layout.stages],
-        ClusterCosts(cluster, layout.placement, params.allreduce_algorithm),
-    )
+def _throughput(layout: Layout) -> float:
+    """The cost model's samples per second of a PipeDream layout."""
+    if layout.data_parallel is not None:
+        return data_parallel_prediction(layout.data_parallel)["throughput_samples_per_s"]
+    assert layout.steady is not None
+    return layout.microbatch / layout.steady.period_s
 
 
 def _peak_activations(params: PipelineParams, layout: Layout) -> list[float]:
     """Per pipeline position: the closed-form peak activation bytes of one of its devices."""
     p, t = layout.p, layout.t
-    warm = pipedream_warmup(layout.replicas)
+    warm = layout.warmup
     peaks = []
     for d in range(p):
         chunks = [s for s in layout.stages if s.index % p == d]
@@ -141,59 +202,92 @@ def _peak_activations(params: PipelineParams, layout: Layout) -> list[float]:
 
 
 def _pipedream_analytic(plan: PipelinePlan) -> dict[str, Any]:
-    """PipeDream: the planner's cost model of the layout and of its baselines."""
-    cluster, params, layout = plan.cluster, plan.params, plan.layout
-    m, p, b = params.microbatches, layout.p, layout.microbatch
-    per_mb = _pipedream_prediction(cluster, params, layout)
+    """PipeDream: the steady-state cost model of the layout and of its baselines."""
+    params, layout = plan.params, plan.layout
+    m, b = params.microbatches, layout.microbatch
     samples = m * params.replicas * b
-    # no flush, so no fill-and-drain bubble; what idles is the faster stages waiting for
-    # the slowest: 1 - (compute of one micro-batch on every stage) / (devices x period)
-    times = layer_times(cluster, layout.placement[0], layout.profile, b, params.recompute)
-    work = sum(times) * layout.t
+    throughput = _throughput(layout)
     out: dict[str, Any] = {
-        "time_per_minibatch_s": per_mb * m * params.replicas,
-        "throughput_samples_per_s": samples / (per_mb * m * params.replicas),
-        "bubble_fraction": max(0.0, 1.0 - work / (len(layout.placement) * per_mb)),
+        "time_per_minibatch_s": samples / throughput,
+        "throughput_samples_per_s": throughput,
     }
-    if all(r == 1 for r in layout.replicas):
-        versions = [costs.pipedream_weight_versions(p, d) for d in range(p)]
-        out.update({"weight_versions": max(versions), "weight_versions_per_stage": versions})
-    if layout.plan_time is not None:
+    if layout.data_parallel is not None:
+        predicted = data_parallel_prediction(layout.data_parallel)
+        out["bubble_fraction"] = 1.0 - predicted["compute_s"] / predicted["time_per_iteration_s"]
+    else:
+        steady = layout.steady
+        assert steady is not None
+        # no flush, so no fill-and-drain bubble; what idles is the faster stages waiting for
+        # the bottleneck: 1 - (compute of one micro-batch on every stage) / (devices x period)
+        work = sum(steady.compute_s)
+        out["bubble_fraction"] = max(0.0, 1.0 - work / (len(layout.placement) * steady.period_s))
+        out["bottleneck"] = steady.bottleneck
+        if all(r == 1 for r in layout.replicas):
+            versions = [w + 1 for w in layout.warmup]  # one per micro-batch in flight
+            out.update({"weight_versions": max(versions), "weight_versions_per_stage": versions})
+    if layout.search is not None:
         out["plan"] = notation(layout.replicas)
+        out["plan_search_exhaustive"] = layout.search.exhaustive
+        out["plan_fits_memory"] = layout.search.fits
     for name, other in plan.baselines:
-        out[f"{name}_throughput_samples_per_s"] = b / _pipedream_prediction(cluster, params, other)
+        out[f"{name}_throughput_samples_per_s"] = _throughput(other)
     return out
 
 
-def _position_time(plan: PipelinePlan, d: int) -> float:
-    """Seconds of one micro-batch on position ``d``: every pass of its chunks, split ``t`` ways,
-    plus the tensor-parallel all-reduces of each layer's output."""
+def _position_times(plan: PipelinePlan, d: int) -> tuple[float, float, float]:
+    """(forward, backward, total) seconds of one micro-batch on position ``d``: every pass of
+    its chunks, split ``t`` ways, plus the tensor-parallel all-reduces of each layer's output;
+    the recomputation counts in the backward, ``total`` in pass order."""
     cluster, params, layout = plan.cluster, plan.params, plan.layout
     p, t = layout.p, layout.t
     dev = cluster.devices[layout.groups[d][0][0]]
     tp_ranks = layout.groups[d][0]
-    total = 0.0
+    forward = backward = total = 0.0
     for spec in (s for s in layout.stages if s.index % p == d):
-        passes = [(spec.fwd_flops, spec.fwd_bytes), (spec.bwd_flops, spec.bwd_bytes)]
+        passes = [(spec.fwd_flops, spec.fwd_bytes, True), (spec.bwd_flops, spec.bwd_bytes, False)]
         if params.recompute:
-            passes.append((spec.fwd_flops, spec.fwd_bytes))
-        for flops, nbytes in passes:
-            total += sum(dev.compute_time(f / t, x / t) for f, x in zip(flops, nbytes, strict=True))
+            passes.append((spec.fwd_flops, spec.fwd_bytes, False))
+        for flops, nbytes, is_forward in passes:
+            kernels = zip(flops, nbytes, spec.rows, strict=True)
+            compute = sum(
+                dev.compute_time(f / t, x / t, rows=rows, tiling=layout.tiling)
+                for f, x, rows in kernels
+            )
+            comm = 0.0
             if t > 1:
-                total += params.tensor_parallel_allreduces * sum(
+                comm = params.tensor_parallel_allreduces * sum(
                     allreduce_time(cluster, tp_ranks, a, params.allreduce_algorithm)
                     for a in spec.act_bytes
                 )
-    return total
+            total = total + compute + comm
+            if is_forward:
+                forward += compute + comm
+            else:
+                backward += compute + comm
+    return forward, backward, total
 
 
 def _flush_analytic(plan: PipelinePlan) -> dict[str, Any]:
-    """Synchronous schedules: the flush time of the slowest position, then the gradient sync."""
+    """Synchronous schedules: the flush of the stages given, then the gradient sync.
+
+    The bubble is the idle share of the devices over that flush: ``1 - m·Σ_d t_d / (p·T)``,
+    which is ``(p-1)/(m+p-1)`` for balanced stages (GPipe §2.3) and larger when they are not.
+    """
     cluster, params, layout = plan.cluster, plan.params, plan.layout
     m, p, v, t = params.microbatches, layout.p, layout.v, layout.t
     name = params.schedule
-    slowest = max(_position_time(plan, d) for d in range(p))
-    flush = costs.pipeline_flush_time(name, p, m, slowest, v)
+    times = [_position_times(plan, d) for d in range(p)]
+    forward = [f for f, _, _ in times]
+    backward = [b for _, b, _ in times]
+    if len(set(times)) == 1:  # balanced: the papers' closed forms, as they are written
+        flush = costs.pipeline_flush_time(name, p, m, times[0][2], v)
+        bubble = costs.bubble_fraction(name, p, m, v)
+        over_ideal = costs.bubble_over_ideal_fraction(name, p, m, v)
+    else:
+        flush = costs.unbalanced_flush_time(name, forward, backward, m, v)
+        busy = m * (sum(forward) + sum(backward))
+        bubble = (p * flush - busy) / (p * flush) if flush > 0 else 0.0
+        over_ideal = (p * flush - busy) / busy if busy > 0 else 0.0
     sync = 0.0
     if params.replicas > 1:
         sync = max(
@@ -209,8 +303,8 @@ def _flush_analytic(plan: PipelinePlan) -> dict[str, Any]:
     return {
         "time_per_minibatch_s": time,
         "throughput_samples_per_s": m * params.replicas * layout.microbatch / time,
-        "bubble_fraction": costs.bubble_fraction(name, p, m, v),
-        "bubble_over_ideal_fraction": costs.bubble_over_ideal_fraction(name, p, m, v),
+        "bubble_fraction": bubble,
+        "bubble_over_ideal_fraction": over_ideal,
         "weight_versions": 1,
     }
 
@@ -240,8 +334,11 @@ def _details() -> list[str]:
         "gpipe bubble (K-1)/(M+K-1) [Huang et al. NeurIPS 2019 §2.3]",
         "1f1b bubble (p-1)/m of ideal time; interleaved (p-1)/(v·m) [Narayanan et al. SC 2021 "
         "§2.2]",
-        "planner: PipeDream DP max(compute, sync)/m with replication [Narayanan et al. SOSP 2019 "
-        "§3.1]",
+        "flush with unbalanced stages: gpipe Σf+(M-1)max f+Σb+(M-1)max b (flow shop), 1f1b "
+        "Σt+(M-1)max t",
+        "pipedream: period = max(compute/r, sync/r, link loads, channels, in-flight window), the "
+        "runtime overlapping transfers [Narayanan et al. SOSP 2019 §3.1-3.2]; planner: branch "
+        "and bound over that model",
     ]
 
 

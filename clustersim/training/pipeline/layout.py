@@ -12,23 +12,36 @@ LM's order, which keeps tensor-parallel groups inside a machine on a two_level c
 Forward and backward times are per-layer rooflines on each stage's device (backward FLOPs 2x
 forward unless the profile says otherwise; memory traffic estimated as parameters plus input
 and output activations, doubled for the backward).
+
+PipeDream layouts (schedule ``pipedream``) carry their steady state
+(:mod:`~clustersim.training.pipeline.steady_state`): the period the cost model predicts and the
+warm-up that lets the runtime reach it. One with a single stage is plain data parallelism and
+carries the ``data_parallel`` kind's plan instead (:mod:`~clustersim.training.pipeline.baseline`).
+A layout comes from the planner (``partition: planner``) or is forced by the scenario
+(``stages: [15, 1]`` replica counts with a ``partition``).
 """
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
+from clustersim.hardware.device import MatrixTiling
 from clustersim.kinds.validation import rank_list
+from clustersim.training.data_parallel.kind import DataParallelPlan
+from clustersim.training.pipeline.baseline import data_parallel_plan, data_parallel_prediction
+from clustersim.training.pipeline.costs import stashed_activation_bytes
 from clustersim.training.pipeline.params import PipelineParams
 from clustersim.training.pipeline.planner import (
-    ClusterCosts,
+    Plan,
     balanced_partition,
     even_partition,
     plan_pipedream,
 )
 from clustersim.training.pipeline.schedules import pipedream_window
+from clustersim.training.pipeline.steady_state import PlacementCosts, SteadyState, steady_state
 from clustersim.training.profile_schema import build_profile
 from clustersim.training.profiles import ModelProfile
 
@@ -41,8 +54,11 @@ __all__ = [
     "device_order",
     "layer_times",
     "microbatches_simulated",
+    "pipedream_layout",
     "resolve_layout",
+    "stage_memory",
     "stage_specs",
+    "tiling_of",
 ]
 
 MAX_OPS = 2_000_000
@@ -62,6 +78,7 @@ class StageSpec:
         stash_bytes: bytes of one micro-batch kept for the backward (all layers plus input).
         input_bytes: the stage's input activation for one micro-batch.
         param_bytes: parameter (and gradient) bytes of the stage.
+        rows: per layer, the matrix rows of one micro-batch's kernels (for a matrix tiling).
     """
 
     index: int
@@ -74,6 +91,7 @@ class StageSpec:
     stash_bytes: float
     input_bytes: float
     param_bytes: float
+    rows: tuple[float, ...] = ()
 
     @property
     def out_bytes(self) -> float:
@@ -97,7 +115,10 @@ class Layout:
         groups: ``groups[d][r]``: the ``t`` devices of position ``d``, replica ``r``.
         placement: every device the layout uses, in placement order.
         mode: ``"flush"`` (synchronous schedules) or ``"async"`` (PipeDream).
-        plan_time: the planner's predicted seconds per micro-batch (partition ``planner``).
+        tiling: the devices' matrix tiling (``matrix_tile``), or None for the plain roofline.
+        steady: PipeDream with two or more stages: the steady state the cost model predicts.
+        data_parallel: PipeDream with one stage: the data-parallel kind's plan that runs it.
+        search: partition ``planner``: how the planner found the layout.
     """
 
     profile: ModelProfile
@@ -111,7 +132,25 @@ class Layout:
     groups: list[list[list[str]]]
     placement: list[str]
     mode: str
-    plan_time: float | None = None
+    tiling: MatrixTiling | None = None
+    steady: SteadyState | None = None
+    data_parallel: DataParallelPlan | None = None
+    search: Plan | None = None
+
+    @property
+    def warmup(self) -> list[int]:
+        """PipeDream: warm-up forwards per replica of each stage."""
+        return list(self.steady.warmup) if self.steady is not None else [0] * self.p
+
+    @property
+    def period_s(self) -> float | None:
+        """PipeDream: the predicted seconds between micro-batch completions."""
+        if self.steady is not None:
+            return self.steady.period_s
+        if self.data_parallel is not None:
+            predicted = data_parallel_prediction(self.data_parallel)
+            return predicted["time_per_iteration_s"] / self.data_parallel.layout.workers
+        return None
 
 
 def stage_specs(profile: ModelProfile, counts: list[int], b: int) -> list[StageSpec]:
@@ -137,6 +176,7 @@ def stage_specs(profile: ModelProfile, counts: list[int], b: int) -> list[StageS
                 stash_bytes=b * (in_act + sum(layer.stash_bytes for layer in chunk)),
                 input_bytes=b * in_act,
                 param_bytes=sum(layer.params for layer in chunk),
+                rows=tuple(b * layer.rows for layer in chunk),
             )
         )
         start += count
@@ -157,35 +197,44 @@ def device_order(cluster: Cluster, params: PipelineParams, needed: int) -> list[
 
 
 def layer_times(
-    cluster: Cluster, device: str, profile: ModelProfile, b: int, recompute: bool
+    cluster: Cluster,
+    device: str,
+    profile: ModelProfile,
+    b: int,
+    recompute: bool,
+    tiling: MatrixTiling | None = None,
 ) -> list[float]:
     """Per layer: forward + backward (+ recompute) seconds of one micro-batch on ``device``."""
     dev = cluster.devices[device]
     out = []
     for s in stage_specs(profile, [1] * len(profile), b):
-        f = dev.compute_time(s.fwd_flops[0], s.fwd_bytes[0])
-        out.append(f * (2 if recompute else 1) + dev.compute_time(s.bwd_flops[0], s.bwd_bytes[0]))
+        rows = s.rows[0]
+        f = dev.compute_time(s.fwd_flops[0], s.fwd_bytes[0], rows=rows, tiling=tiling)
+        bwd = dev.compute_time(s.bwd_flops[0], s.bwd_bytes[0], rows=rows, tiling=tiling)
+        out.append(f * (2 if recompute else 1) + bwd)
     return out
 
 
-def _planned(
-    cluster: Cluster, params: PipelineParams, profile: ModelProfile, b: int
-) -> tuple[list[int], list[int], float]:
-    """PipeDream's planner over every device: layer counts, replicas, seconds per micro-batch."""
-    devices = device_order(cluster, params, 1)
-    plan = plan_pipedream(
-        layer_times(cluster, devices[0], profile, b, params.recompute),
-        [b * layer.activation for layer in profile.layers],
-        [layer.params for layer in profile.layers],
-        ClusterCosts(cluster, devices, params.allreduce_algorithm),
-    )
-    return list(plan.counts), list(plan.replicas), plan.time_per_microbatch_s
+def tiling_of(params: PipelineParams) -> MatrixTiling | None:
+    """The matrix tiling ``matrix_tile`` asks for (None: the plain roofline)."""
+    if params.matrix_tile is None:
+        return None
+    return MatrixTiling(params.matrix_tile, "workload.matrix_tile")
 
 
 def _partitioned(
-    cluster: Cluster, params: PipelineParams, profile: ModelProfile, b: int
+    cluster: Cluster,
+    params: PipelineParams,
+    profile: ModelProfile,
+    b: int,
+    stages: int,
+    replicas: list[int] | None = None,
 ) -> list[int]:
-    """Layers per virtual stage for ``even``, ``balanced`` or an explicit ``partition``."""
+    """Layers per virtual stage for ``even``, ``balanced`` or an explicit ``partition``.
+
+    ``balanced`` minimises the slowest stage's time, a replicated stage's divided by its
+    ``replicas``.
+    """
     n_layers, v = len(profile), params.chunks
     if isinstance(params.partition, list):
         counts = list(params.partition)
@@ -195,41 +244,150 @@ def _partitioned(
                 f"{sum(counts)} but the profile has {n_layers} layers"
             )
         return counts
-    p: int = params.stages  # type: ignore[assignment]  # required unless partition: planner
-    if p * v > n_layers:
+    if stages * v > n_layers:
         raise InputError(
-            f"workload.stages: {p} stages x {v} chunks need at least "
-            f"{p * v} layers but the profile has {n_layers}"
+            f"workload.stages: {stages} stages x {v} chunks need at least "
+            f"{stages * v} layers but the profile has {n_layers}"
         )
     if params.partition == "even":
-        return even_partition(n_layers, p * v)
+        return even_partition(n_layers, stages * v)
     devices = device_order(cluster, params, 1)
-    times = layer_times(cluster, devices[0], profile, b, params.recompute)
-    return balanced_partition(times, p * v)
+    times = layer_times(cluster, devices[0], profile, b, params.recompute, tiling_of(params))
+    return balanced_partition(times, stages * v, replicas)
+
+
+def _groups(placement: list[str], replicas: list[int], t: int) -> list[list[list[str]]]:
+    """``groups[d][r]``: the ``t`` consecutive devices of position ``d``, replica ``r``."""
+    groups: list[list[list[str]]] = []
+    offset = 0
+    for count in replicas:
+        groups.append([placement[offset + r * t : offset + (r + 1) * t] for r in range(count)])
+        offset += count * t
+    return groups
+
+
+def pipedream_layout(
+    cluster: Cluster,
+    params: PipelineParams,
+    profile: ModelProfile,
+    counts: list[int],
+    replicas: list[int],
+    devices: list[str],
+    costs: PlacementCosts,
+    search: Plan | None = None,
+) -> Layout:
+    """A PipeDream layout of ``counts`` layers on ``replicas`` consecutive ``devices`` each."""
+    b = params.microbatch_samples
+    used = sum(replicas)
+    placement = devices[:used]
+    steady = dp = None
+    if len(counts) == 1 and profile.params > 0:
+        dp = data_parallel_plan(cluster, params, placement, b)
+    else:
+        steady = steady_state(
+            costs,
+            layer_times(cluster, devices[0], profile, b, params.recompute),
+            [b * layer.activation for layer in profile.layers],
+            [layer.params for layer in profile.layers],
+            counts,
+            replicas,
+        )
+    return Layout(
+        profile,
+        list(counts),
+        len(counts),
+        1,
+        list(replicas),
+        1,
+        b,
+        stage_specs(profile, list(counts), b),
+        _groups(placement, list(replicas), 1),
+        placement,
+        "async",
+        steady=steady,
+        data_parallel=dp,
+        search=search,
+    )
+
+
+def stage_memory(
+    params: PipelineParams,
+    profile: ModelProfile,
+    counts: Sequence[int],
+    warmup: Sequence[int],
+) -> list[float]:
+    """Per PipeDream stage: the bytes one of its devices holds with ``warmup + 1`` micro-batches
+    in flight, each with its stashed activations (inputs only with ``recompute``) and, with
+    weight stashing, its own version of the stage's weights (SOSP 2019, §3.3)."""
+    out = []
+    for spec, w in zip(
+        stage_specs(profile, list(counts), params.microbatch_samples), warmup, strict=True
+    ):
+        versions = w + 1 if params.weight_stashing else 1
+        activations = stashed_activation_bytes(
+            w + 1, spec.stash_bytes, spec.input_bytes, params.recompute
+        )
+        out.append(activations + versions * spec.param_bytes)
+    return out
+
+
+def _pipedream(cluster: Cluster, params: PipelineParams, profile: ModelProfile) -> Layout:
+    """The planner's layout, or the one ``stages`` (replicas per stage) and ``partition`` force."""
+    b = params.microbatch_samples
+    devices = device_order(cluster, params, 1)
+    costs = PlacementCosts(cluster, devices, params.allreduce_algorithm)
+    if params.partition == "planner":
+
+        def data_parallel(m: int) -> float:
+            one = pipedream_layout(cluster, params, profile, [len(profile)], [m], devices, costs)
+            return one.period_s  # type: ignore[return-value]  # a PipeDream layout has one
+
+        memory = min(cluster.devices[name].spec.memory for name in devices)
+
+        def fits(counts: Sequence[int], replicas: Sequence[int], warmup: Sequence[int]) -> bool:
+            return all(need <= memory for need in stage_memory(params, profile, counts, warmup))
+
+        search = plan_pipedream(
+            layer_times(cluster, devices[0], profile, b, params.recompute),
+            [b * layer.activation for layer in profile.layers],
+            [layer.params for layer in profile.layers],
+            costs,
+            data_parallel,
+            fits,
+        )
+        return pipedream_layout(
+            cluster,
+            params,
+            profile,
+            list(search.counts),
+            list(search.replicas),
+            devices,
+            costs,
+            search,
+        )
+    replicas = params.stage_replicas
+    counts = _partitioned(cluster, params, profile, b, len(replicas), replicas)
+    if len(counts) != len(replicas):
+        raise InputError(
+            f"workload.partition lists {len(counts)} stages but workload.stages gives "
+            f"replica counts for {len(replicas)}"
+        )
+    device_order(cluster, params, sum(replicas))
+    return pipedream_layout(cluster, params, profile, counts, replicas, devices, costs)
 
 
 def resolve_layout(cluster: Cluster, params: PipelineParams) -> Layout:
     """The layout ``params`` describe on ``cluster``; InputError if it does not fit."""
     profile = build_profile(params.profile)
+    if params.schedule == "pipedream":
+        return _pipedream(cluster, params, profile)
     b = params.microbatch_samples
     v, t = params.chunks, params.tensor_parallel
-    plan_time = None
-    if params.partition == "planner":
-        counts, replicas, plan_time = _planned(cluster, params, profile, b)
-        p = len(counts)
-    else:
-        counts = _partitioned(cluster, params, profile, b)
-        p = len(counts) // v
-        replicas = [params.replicas] * p
+    counts = _partitioned(cluster, params, profile, b, params.depth or 0)
+    p = len(counts) // v
+    replicas = [params.replicas] * p
     needed = t * sum(replicas)
     placement = device_order(cluster, params, needed)
-    groups: list[list[list[str]]] = []
-    offset = 0
-    for d in range(p):
-        groups.append(
-            [placement[offset + r * t : offset + (r + 1) * t] for r in range(replicas[d])]
-        )
-        offset += replicas[d] * t
     return Layout(
         profile,
         counts,
@@ -239,48 +397,36 @@ def resolve_layout(cluster: Cluster, params: PipelineParams) -> Layout:
         t,
         b,
         stage_specs(profile, counts, b),
-        groups,
+        _groups(placement, replicas, t),
         placement[:needed],
-        "async" if params.schedule == "pipedream" else "flush",
-        plan_time,
-    )
-
-
-def _straight(
-    layout: Layout, counts: list[int], replicas: list[int], placement: list[str]
-) -> Layout:
-    """A PipeDream layout of ``counts`` layers on ``replicas`` single devices per stage."""
-    groups, offset = [], 0
-    for r in replicas:
-        groups.append([[placement[offset + i]] for i in range(r)])
-        offset += r
-    return Layout(
-        layout.profile,
-        counts,
-        len(counts),
-        1,
-        replicas,
-        1,
-        layout.microbatch,
-        stage_specs(layout.profile, counts, layout.microbatch),
-        groups,
-        placement[:offset],
-        "async",
+        "flush",
+        tiling=tiling_of(params),
     )
 
 
 def baselines(cluster: Cluster, params: PipelineParams, layout: Layout) -> list[tuple[str, Layout]]:
     """What the planner's choice is compared with: data parallelism and an even straight split.
 
-    Both use every device: data parallelism one stage replicated on all of them, the even split
-    ``min(layers, devices)`` stages each replicated ``devices // stages`` times.
+    Both use every device: data parallelism one stage replicated on all of them (run by the
+    ``data_parallel`` kind), the even split ``min(layers, devices)`` stages each replicated
+    ``devices // stages`` times.
     """
-    placement = device_order(cluster, params, 1)
-    n_layers, n = len(layout.profile), len(placement)
+    devices = device_order(cluster, params, 1)
+    costs = PlacementCosts(cluster, devices, params.allreduce_algorithm)
+    profile = layout.profile
+    n_layers, n = len(profile), len(devices)
     k = min(n_layers, n)
     return [
-        ("data_parallel", _straight(layout, [n_layers], [n], placement)),
-        ("even_split", _straight(layout, even_partition(n_layers, k), [n // k] * k, placement)),
+        (
+            "data_parallel",
+            pipedream_layout(cluster, params, profile, [n_layers], [n], devices, costs),
+        ),
+        (
+            "even_split",
+            pipedream_layout(
+                cluster, params, profile, even_partition(n_layers, k), [n // k] * k, devices, costs
+            ),
+        ),
     ]
 
 
@@ -289,7 +435,9 @@ def microbatches_simulated(layout: Layout, params: PipelineParams) -> int:
     per_minibatch = params.microbatches * params.replicas
     if layout.mode == "flush":
         return per_minibatch
-    return sum(pipedream_window(layout.replicas, per_minibatch))
+    if layout.data_parallel is not None:
+        return layout.data_parallel.layout.workers
+    return sum(pipedream_window(layout.replicas, per_minibatch, layout.warmup))
 
 
 def check_op_count(layout: Layout, params: PipelineParams) -> None:

@@ -26,15 +26,25 @@ class PipelineParams(BaseModel):
 
     kind: Literal["pipeline"] = "pipeline"
     profile: ProfileModel = Field(description="the layers: list, generator or builtin")
-    stages: int | None = Field(None, description="pipeline devices K (not with partition: planner)")
+    stages: int | list[int] | None = Field(
+        None,
+        description="pipeline devices K, or with schedule pipedream the replicas of each stage "
+        "([15, 1]: PipeDream's 15-1); not with partition: planner",
+    )
     partition: Literal["even", "balanced", "planner"] | list[int] = Field(
         "even", description="even | balanced | planner | explicit layer counts per stage"
     )
     microbatches: int = Field(description="micro-batches M per minibatch")
-    batch: int | None = Field(
+    batch: int | dict[int | str, int] | None = Field(
         None,
-        description="samples per minibatch per pipeline replica "
-        "(default: M, one sample per micro-batch)",
+        description="samples per minibatch per pipeline replica (default: M, one sample per "
+        "micro-batch), or a batch per configuration: per depth K ({2: 64, 4: 128}) or per "
+        "depth and micro-batches ('4x32': 512), as GPipe adjusted its batch to fit memory",
+    )
+    matrix_tile: int | None = Field(
+        None,
+        description="rows per tile of the devices' matrix unit (a TPU MXU: 128); a kernel "
+        "reaches rows/(tile·ceil(rows/tile)) of peak (default: the plain roofline)",
     )
     schedule: Literal["naive", "gpipe", "1f1b", "interleaved_1f1b", "pipedream"] = "1f1b"
     chunks: int = Field(1, description="model chunks v per device (interleaved_1f1b)")
@@ -55,7 +65,9 @@ class PipelineParams(BaseModel):
         True, description="PipeDream weight stashing (false: the negative control)"
     )
     compare: bool = Field(
-        True, description="with partition planner: also simulate data parallelism and an even split"
+        True,
+        description="with partition planner or stages [r1, r2, ...]: also simulate data "
+        "parallelism and an even split",
     )
 
     @field_validator("microbatches", "chunks", "replicas", "tensor_parallel")
@@ -63,9 +75,43 @@ class PipelineParams(BaseModel):
     def _positive(cls, value: int) -> int:
         return positive_int(value)
 
-    @field_validator("stages", "batch")
+    @field_validator("matrix_tile")
     @classmethod
     def _positive_or_none(cls, value: int | None) -> int | None:
+        return None if value is None else positive_int(value)
+
+    @field_validator("batch")
+    @classmethod
+    def _batch(cls, value: int | dict[int | str, int] | None) -> int | dict[int | str, int] | None:
+        if isinstance(value, dict):
+            if not value:
+                raise InputError("a batch per configuration needs at least one entry, got {}")
+            for key, batch in value.items():
+                if isinstance(key, str):
+                    depth, _, micro = key.partition("x")
+                    if not (depth.isdigit() and micro.isdigit() and int(depth) and int(micro)):
+                        raise InputError(
+                            f"key {key!r}: expected a depth K (4) or 'KxM' (4x32) with positive "
+                            "integers"
+                        )
+                else:
+                    positive_int(key)
+                positive_int(batch)
+            return value
+        return None if value is None else positive_int(value)
+
+    @field_validator("stages")
+    @classmethod
+    def _stages(cls, value: int | list[int] | None) -> int | list[int] | None:
+        if isinstance(value, list):
+            if not value:
+                raise InputError("must list at least one stage's replica count, got []")
+            for i, r in enumerate(value):
+                if isinstance(r, bool) or not isinstance(r, int) or r < 1:
+                    raise InputError(
+                        f"item {i}: a stage's replica count must be a positive integer, got {r!r}"
+                    )
+            return value
         return None if value is None else positive_int(value)
 
     @field_validator("tensor_parallel_allreduces")
@@ -78,7 +124,24 @@ class PipelineParams(BaseModel):
     @model_validator(mode="after")
     def _consistent(self) -> PipelineParams:
         m, sched = self.microbatches, self.schedule
-        batch = self.batch if self.batch is not None else m
+        if isinstance(self.batch, dict):
+            depth = self.depth
+            if depth is None:
+                raise InputError(
+                    "batch per configuration needs the depth: give stages (or an explicit "
+                    "partition), not partition planner"
+                )
+            if self._batch_key() is None:
+                raise InputError(
+                    f"batch gives no batch for {depth} stages and {m} micro-batches; it lists "
+                    f"{', '.join(str(k) for k in self.batch)}"
+                )
+        if self.matrix_tile is not None and sched == "pipedream":
+            raise InputError(
+                "matrix_tile does not apply to schedule pipedream: its data-parallel baseline "
+                "prices kernels with the plain roofline; leave it unset"
+            )
+        batch = self.minibatch
         if batch % m:
             raise InputError(
                 f"batch {batch} must be a multiple of microbatches {m} (each "
@@ -97,13 +160,32 @@ class PipelineParams(BaseModel):
                     "at 1"
                 )
         else:
+            if isinstance(self.stages, list):
+                if sched != "pipedream":
+                    raise InputError(
+                        f"stages {self.stages} lists replicas per stage, which only PipeDream "
+                        f"replicates; use schedule pipedream, or stages: {len(self.stages)} "
+                        f"with replicas for schedule {sched!r}"
+                    )
+                if self.replicas != 1:
+                    raise InputError(
+                        f"stages {self.stages} already gives every stage's replicas; leave "
+                        f"replicas at 1 (got {self.replicas})"
+                    )
+                if isinstance(self.partition, list) and len(self.partition) != len(self.stages):
+                    raise InputError(
+                        f"partition lists {len(self.partition)} stages but stages gives replica "
+                        f"counts for {len(self.stages)}"
+                    )
             if isinstance(self.partition, list):
                 if not self.partition or any(c < 1 for c in self.partition):
                     raise InputError(
                         f"partition must list a positive layer count per stage, "
                         f"got {self.partition}"
                     )
-                if self.stages is not None and self.stages * self.chunks != len(self.partition):
+                if isinstance(self.stages, int) and self.stages * self.chunks != len(
+                    self.partition
+                ):
                     raise InputError(
                         f"partition lists {len(self.partition)} stages but stages "
                         f"x chunks is {self.stages * self.chunks}"
@@ -117,8 +199,13 @@ class PipelineParams(BaseModel):
                 raise InputError(f"stages is required with partition {self.partition!r}")
         if sched != "interleaved_1f1b" and self.chunks != 1:
             raise InputError(f"chunks {self.chunks} needs schedule interleaved_1f1b, got {sched!r}")
+        if sched == "pipedream" and self.tensor_parallel != 1:
+            raise InputError(
+                f"tensor_parallel {self.tensor_parallel} does not apply to schedule pipedream "
+                "(PipeDream replicates stages, it does not split them); use 1"
+            )
         if sched == "interleaved_1f1b":
-            p = self.stages if self.stages is not None else len(self.partition) // self.chunks
+            p = self.stages if isinstance(self.stages, int) else len(self.partition) // self.chunks
             if m % p:
                 raise InputError(
                     f"interleaved_1f1b needs microbatches ({m}) to be a multiple "
@@ -129,7 +216,42 @@ class PipelineParams(BaseModel):
         return self
 
     @property
+    def stage_replicas(self) -> list[int]:
+        """Replicas of each stage (not for partition ``planner``): ``stages`` when it is a list,
+        else ``replicas`` for each of ``stages`` (or ``len(partition)``) stages."""
+        if isinstance(self.stages, list):
+            return list(self.stages)
+        count = self.stages if self.stages is not None else len(self.partition)  # type: ignore[arg-type]
+        return [self.replicas] * (count // self.chunks if self.stages is None else count)
+
+    @property
+    def depth(self) -> int | None:
+        """Pipeline positions when the parameters fix them (None for partition ``planner``)."""
+        if isinstance(self.stages, list):
+            return len(self.stages)
+        if isinstance(self.stages, int):
+            return self.stages
+        if isinstance(self.partition, list):
+            return len(self.partition) // self.chunks
+        return None
+
+    def _batch_key(self) -> int | str | None:
+        """The key of ``batch`` that applies: ``"KxM"`` first, then ``K``."""
+        assert isinstance(self.batch, dict)
+        for key in (f"{self.depth}x{self.microbatches}", self.depth):
+            if key in self.batch:
+                return key
+        return None
+
+    @property
+    def minibatch(self) -> int:
+        """Samples per minibatch per replica: ``batch``, the one for this configuration, or
+        ``M``."""
+        if isinstance(self.batch, dict):
+            return self.batch[self._batch_key()]  # type: ignore[index]  # checked on load
+        return self.batch if self.batch is not None else self.microbatches
+
+    @property
     def microbatch_samples(self) -> int:
         """Samples per micro-batch: ``batch / microbatches`` (one when ``batch`` is unset)."""
-        m = self.microbatches
-        return (self.batch if self.batch is not None else m) // m
+        return self.minibatch // self.microbatches

@@ -1,62 +1,70 @@
 """Partitioning layers into pipeline stages: even, balanced, and PipeDream's planner.
 
 PipeDream's optimizer (Narayanan et al., "PipeDream: Generalized Pipeline Parallelism for DNN
-Training", SOSP 2019, §3.1) picks, by dynamic programming, the split of a layer sequence into
-stages *and* how many workers replicate each stage, minimising the time of the slowest stage
-in steady state. With ``T_l`` the forward+backward time of layer ``l`` for one micro-batch,
-``W^m`` the time to synchronise a stage's weights among its ``m`` replicas and ``C_i`` the time
-to send layer ``i``'s output activation to the next stage:
+Training", SOSP 2019, §3.1) picks the split of a layer sequence into stages *and* how many
+workers replicate each stage, minimising the steady-state time per micro-batch. The paper
+solves a dynamic program over ``A(j, m) = min max(A(i, m−m'), 2·C_i, T(i+1→j, m'))`` with
+``T = max(Σ T_l, W^m)/m``, which assumes that every stage and every boundary is a separate
+resource. On a cluster whose links are shared (a middle stage's uplink carries its activations
+*and* its gradients, the GPUs of a server share one NIC, a replicated stage's all-reduce crosses
+the same links as the activations) that is not the time the runtime achieves, so this planner
+minimises the cost model of :mod:`~clustersim.training.pipeline.steady_state` instead, which
+prices every link direction with everything routed over it, and predicts the period the
+simulated runtime runs at.
 
-    T(i→j, m) = (1/m) · max( Σ_{l=i..j} T_l , W^m_{i..j} )
-    A(j, m)   = min_{i<j} min_{m'<m} max( A(i, m−m'), 2·C_i, T(i+1→j, m') )
+The search is exact for that model: a depth-first branch and bound over the stages, left to
+right (layers ``[j, k)`` on the next ``r`` devices in placement order), pruned with a lower
+bound that is PipeDream's own decomposition, solved by dynamic programming over the suffix:
+the remaining layers on the remaining devices, each stage and boundary priced alone (its
+compute, its all-reduce, the link loads of its own flows), which no sharing can make cheaper.
+The bound is tight when the plan's bottleneck is one stage or one boundary (VGG-16, ResNet-50 and
+AlexNet on 16 GPUs close in a handful of nodes); when several boundaries and all-reduces share
+NICs it is loose, and the search stops after :data:`MAX_SEARCH_NODES` nodes with its best plan
+(``Plan.exhaustive`` False: GNMT-16 on 16 GPUs). The plan it returns is always priced by the
+full model. A plan with one stage is plain data parallelism; its price is the caller's (the
+data-parallel kind's synchronous iteration, all-reduce overlapping backward). Devices may be
+left unused at the end of the placement, as PipeDream's ``--use_fewer_machines`` allows. Plans
+whose stages do not fit their devices' memory with their micro-batches in flight are skipped.
+On ties the plan with fewer stages, then the one with more devices, wins.
 
-and ``A(j, m) = T(1→j, m)`` with a single stage. (PipeDream's released optimizer,
-``optimizer_graph_hierarchical.py``, adds compute and synchronisation instead of taking the
-max; the paper's max matches a runtime that overlaps them, which is what the simulator does.)
-The answer ``A(N, M)`` is the predicted time per micro-batch in steady state; the
-configuration is printed in PipeDream's notation: replica counts per stage joined by dashes
+The configuration is printed in PipeDream's notation: replica counts per stage joined by dashes
 ("15-1": 15 replicas of the first stage, 1 of the second), ``"straight"`` when every stage has
-one worker, and just the worker count ("16") when the best plan is plain data parallelism.
-
-Three adaptations, all to make the prediction match what the simulator runs:
-
-* *Placement-aware costs.* Stages occupy consecutive devices in placement order, so the last
-  stage of ``A(j, m)`` sits on devices ``m−m' .. m−1``. ``W`` is the all-reduce algorithm's own
-  analytic time over exactly those devices (alpha the slowest route latency, beta the
-  narrowest route bottleneck between the ranks the algorithm pairs), and the state also
-  remembers ``m'`` so that ``C_i`` is priced on the routes between the two neighbouring
-  stages' actual devices (see :func:`plan_pipedream`). PipeDream instead solves level by level
-  of a hierarchical topology with one bandwidth ``B_k`` per level and a parameter-server
-  ``W = 4(m−1)|w|/(m·B_k)``.
-* *Full-duplex links.* Activations go one way and their gradients the other, so a boundary
-  costs ``C_i`` per micro-batch, not PipeDream's ``2·C_i``.
-* Devices may be left unused (at the end of the placement, so that every stage still sits on
-  consecutive devices), as PipeDream's ``--use_fewer_machines`` allows. On ties the plan with
-  fewer stages, then the one with more devices, wins.
+one worker, and just the worker count ("16") for data parallelism.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import math
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
-from clustersim.collectives.allreduce import AllreduceCost
-from clustersim.hardware.cluster import Cluster
+from clustersim.training.pipeline.steady_state import (
+    PlacementCosts,
+    SteadyState,
+    boundary_pairs,
+    steady_state,
+)
 
 __all__ = [
-    "ClusterCosts",
+    "MAX_SEARCH_NODES",
     "Plan",
     "balanced_partition",
     "even_partition",
     "notation",
-    "pipedream_time",
     "plan_pipedream",
-    "stage_time",
 ]
 
-_TIE = 1e-12
+_TIE = 1e-9
+"""Relative difference under which two plans' periods tie."""
+_BALANCE_TIE = 1e-12
+MAX_SEARCH_NODES = 20_000
+"""Nodes the branch and bound may expand before it returns its best plan so far."""
+Fits = Callable[[Sequence[int], Sequence[int], Sequence[int]], bool]
+"""``fits(counts, replicas, warmup) -> bool``: whether a plan fits in memory."""
+_EXACT_BOUNDARY_DEVICES = 32
+"""Up to this many devices the suffix bound prices every boundary's own link loads exactly."""
 
 
 def even_partition(layers: int, stages: int) -> list[int]:
@@ -67,15 +75,19 @@ def even_partition(layers: int, stages: int) -> list[int]:
     return [base + (1 if i < extra else 0) for i in range(stages)]
 
 
-def balanced_partition(times: Sequence[float], stages: int) -> list[int]:
+def balanced_partition(
+    times: Sequence[float], stages: int, replicas: Sequence[int] | None = None
+) -> list[int]:
     """Layer counts of ``stages`` consecutive stages minimising the slowest stage's time.
 
-    The classic linear-partition dynamic program, O(stages · layers²). Ties go to the split
-    that puts layers into earlier stages.
+    The classic linear-partition dynamic program, O(stages · layers²); with ``replicas`` a
+    stage's time is divided by its replica count. Ties go to the split that puts layers into
+    earlier stages.
     """
     n = len(times)
     if not 1 <= stages <= n:
         raise ValueError(f"cannot split {n} layers into {stages} non-empty stages")
+    share = [1.0] * stages if replicas is None else [float(r) for r in replicas]
     prefix = np.concatenate(([0.0], np.cumsum(times)))
     best = np.full((stages + 1, n + 1), np.inf)
     cut = np.zeros((stages + 1, n + 1), dtype=np.int64)
@@ -83,8 +95,9 @@ def balanced_partition(times: Sequence[float], stages: int) -> list[int]:
     for k in range(1, stages + 1):
         for j in range(k, n + 1):
             for i in range(j - 1, k - 2, -1):
-                cost = max(best[k - 1, i], prefix[j] - prefix[i])
-                if cost < best[k, j] - _TIE * abs(best[k, j]) if np.isfinite(best[k, j]) else True:
+                cost = max(best[k - 1, i], (prefix[j] - prefix[i]) / share[k - 1])
+                known = np.isfinite(best[k, j])
+                if cost < best[k, j] - _BALANCE_TIE * abs(best[k, j]) if known else True:
                     best[k, j], cut[k, j] = cost, i
     counts, j = [], n
     for k in range(stages, 0, -1):
@@ -92,57 +105,6 @@ def balanced_partition(times: Sequence[float], stages: int) -> list[int]:
         counts.append(j - i)
         j = i
     return counts[::-1]
-
-
-def stage_time(compute: float, sync: float, replicas: int) -> float:
-    """PipeDream's ``T = max(compute, sync) / m`` for one stage (SOSP 2019, §3.1)."""
-    return max(compute, sync) / replicas
-
-
-class ClusterCosts:
-    """Communication costs between devices in placement order, from the cluster's routes.
-
-    Args:
-        cluster: the cluster (routes, latencies, bottlenecks).
-        devices: the devices in placement order.
-        algorithm: name of the all-reduce whose analytic time is ``W``.
-    """
-
-    def __init__(self, cluster: Cluster, devices: Sequence[str], algorithm: str) -> None:
-        self.devices = list(devices)
-        n = len(self.devices)
-        nodes = cluster.rank_indices(self.devices)
-        pattern = cluster.network.pattern(np.repeat(nodes, n), np.tile(nodes, n))
-        self.latency = pattern.latency.reshape(n, n)
-        self.bandwidth = pattern.bottleneck.reshape(n, n)
-        self._allreduce = AllreduceCost(cluster, self.devices, algorithm)
-
-    def sync_time(self, start: int, stop: int, size: float) -> float:
-        """All-reduce of ``size`` bytes over devices ``start .. stop-1`` (0 for one device)."""
-        return self._allreduce.time(start, stop, size)
-
-    def boundary_tables(self) -> tuple[np.ndarray, np.ndarray]:
-        """``bw[a, b, c]`` / ``lat[a, b, c]``: narrowest bandwidth and largest latency of the
-        routes from devices ``[a, b)`` to devices ``[b, c)`` (``a < b < c``)."""
-        n = len(self.devices)
-        bw = np.full((n + 1, n + 1, n + 1), np.inf)
-        lat = np.zeros((n + 1, n + 1, n + 1))
-        for b in range(1, n):
-            # over receivers y in [b, c): running min/max along c
-            r_bw = np.minimum.accumulate(self.bandwidth[:b, b:], axis=1)  # (x, c-b)
-            r_lat = np.maximum.accumulate(self.latency[:b, b:], axis=1)
-            # over senders x in [a, b): running min/max from b-1 down to a
-            s_bw = np.minimum.accumulate(r_bw[::-1], axis=0)[::-1]
-            s_lat = np.maximum.accumulate(r_lat[::-1], axis=0)[::-1]
-            bw[:b, b, b + 1 :] = s_bw
-            lat[:b, b, b + 1 :] = s_lat
-        return bw, lat
-
-    def transfer_time(self, sender: int, receiver: int, size: float) -> float:
-        """Latency plus ``size`` over the route from device ``sender`` to ``receiver``."""
-        if sender == receiver:
-            return 0.0
-        return float(self.latency[sender, receiver] + size / self.bandwidth[sender, receiver])
 
 
 @dataclass(frozen=True)
@@ -154,12 +116,20 @@ class Plan:
         replicas: workers per stage.
         time_per_microbatch_s: predicted steady-state time between micro-batch completions.
         devices: devices available to the planner.
+        exhaustive: the search proved the plan optimal for the cost model (False: it stopped
+            at :data:`MAX_SEARCH_NODES` with its best plan so far).
+        nodes: search nodes expanded.
+        fits: the plan's stages fit in their devices' memory (False: no plan does, and this is
+            the fastest of those that do not).
     """
 
     counts: tuple[int, ...]
     replicas: tuple[int, ...]
     time_per_microbatch_s: float
     devices: int
+    exhaustive: bool = True
+    nodes: int = 0
+    fits: bool = True
 
     @property
     def notation(self) -> str:
@@ -179,117 +149,237 @@ def notation(replicas: Sequence[int]) -> str:
     return "-".join(str(r) for r in replicas)
 
 
+def _tie_key(counts: Sequence[int], replicas: Sequence[int]) -> tuple[int, int]:
+    """Fewer stages first, then more devices."""
+    return (len(counts), -sum(replicas))
+
+
+class _Search:
+    """The branch and bound of :func:`plan_pipedream` (one instance per call).
+
+    ``alone[i, k, a, r]``: layers ``[i, k)`` on the ``r`` devices from ``a``, priced alone
+    (compute, all-reduce, the links of its own all-reduce) per micro-batch; ``edge[f, s, e,
+    j]``: the boundary after layer ``j - 1`` from devices ``[f, s)`` to ``[s, e)`` priced alone
+    (its links, its busiest channel's latency and bandwidth); ``bound[j, m, rp]``: the cheapest
+    placement of layers ``[j, n)`` on devices from ``m`` on after a stage of ``rp`` replicas,
+    with every stage and boundary priced alone, a lower bound of the full model.
+    """
+
+    def __init__(
+        self,
+        compute: Sequence[float],
+        activation: Sequence[float],
+        params: Sequence[float],
+        costs: PlacementCosts,
+        fits: Fits | None = None,
+    ) -> None:
+        self.costs = costs
+        self.compute = np.asarray(compute, dtype=float)
+        self.activation = np.asarray(activation, dtype=float)
+        self.params = np.asarray(params, dtype=float)
+        self.n_layers = n = len(compute)
+        self.n_devices = d = costs.n
+        self.cum_c = np.concatenate(([0.0], np.cumsum(self.compute)))
+        self.cum_w = np.concatenate(([0.0], np.cumsum(self.params)))
+        self._sync_unit: dict[tuple[int, int], np.ndarray] = {}
+        self._boundary_unit: dict[tuple[int, int, int], np.ndarray] = {}
+        self.best = np.inf
+        self.best_key: tuple[int, int] = (0, 0)
+        self.best_plan: tuple[tuple[int, ...], tuple[int, ...]] | None = None
+        self.nodes = 0
+        self.exhaustive = True
+        self.fits = fits
+        self.fitting = False
+        self.unfit_best: tuple[float, tuple[tuple[int, ...], tuple[int, ...]] | None] = (
+            np.inf,
+            None,
+        )
+        inf = np.inf
+        work = self.cum_c[None, :] - self.cum_c[:, None]  # [i, k]
+        weights = self.cum_w[None, :] - self.cum_w[:, None]
+        valid = np.triu(np.ones((n + 1, n + 1), dtype=bool), 1)
+        self.alone = np.full((n + 1, n + 1, d + 1, d + 1), inf)
+        sizes, which = np.unique(np.where(valid, weights, 0.0), return_inverse=True)
+        which = which.reshape(weights.shape)
+        for a in range(d):
+            for r in range(1, d - a + 1):
+                value = work / r
+                if r > 1:
+                    times = np.array([costs.sync_time(a, a + r, float(w)) for w in sizes])
+                    sync = times[which]
+                    links = weights / r * float(self.sync_unit(a, r).max(initial=0.0))
+                    value = np.maximum(value, np.maximum(sync / r, links))
+                self.alone[:, :, a, r] = np.where(valid, value, inf)
+        self.edge = np.zeros((d + 1, d + 1, d + 1, n + 1))
+        exact = d <= _EXACT_BOUNDARY_DEVICES
+        for f in range(d):
+            for s in range(f + 1, d):
+                for e in range(s + 1, d + 1):
+                    r0, r1 = s - f, e - s
+                    span = r0 * r1 // math.gcd(r0, r1)
+                    lat = float(costs.latency[f:s, s:e].max())
+                    bw = float(costs.bandwidth[f:s, s:e].min())
+                    per_byte = float(self.boundary_unit(f, s, e).max()) if exact else 0.0
+                    size = np.concatenate(([0.0], self.activation))  # index j: act[j - 1]
+                    own = np.where(size > 0, lat / span + size / (bw * span), 0.0)
+                    self.edge[f, s, e] = np.maximum(own, size * per_byte)
+        self.bound = np.full((n + 1, d + 1, d + 1), inf)
+        self.bound[n] = 0.0
+        for j in range(n - 1, 0, -1):
+            for m in range(1, d):
+                rs = np.arange(1, d - m + 1)
+                tail = self.bound[j + 1 :, m + rs, rs]  # [k - j - 1, r]; k == n: nothing left
+                inner = np.maximum(self.alone[j, j + 1 :, m][:, rs], tail).min(axis=0)  # [r]
+                rps = np.arange(1, m + 1)
+                edges = self.edge[m - rps[:, None], m, m + rs[None, :], j]  # [rp, r]
+                self.bound[j, m, 1 : m + 1] = np.maximum(edges, inner[None, :]).min(axis=1)
+
+    # ------------------------------------------------------------------- stage pieces
+    def sync_unit(self, start: int, r: int) -> np.ndarray:
+        """Link seconds per byte of weights for one all-reduce round over ``start .. +r``."""
+        key = (start, r)
+        v = self._sync_unit.get(key)
+        if v is None:
+            v = self._sync_unit[key] = self.costs.link_seconds(
+                self.costs.sync_pairs(start, start + r)
+            )
+        return v
+
+    def boundary_unit(self, first: int, second: int, stop: int) -> np.ndarray:
+        """Link seconds per activation byte of the boundary from devices ``[first, second)``
+        to ``[second, stop)``, both directions."""
+        key = (first, second, stop)
+        v = self._boundary_unit.get(key)
+        if v is None:
+            share = boundary_pairs(self.n_devices, first, second - first, second, stop - second)
+            v = self._boundary_unit[key] = self.costs.link_seconds(share + share.T)
+        return v
+
+    # ------------------------------------------------------------------------ search
+    def offer(
+        self,
+        period: float,
+        counts: tuple[int, ...],
+        replicas: tuple[int, ...],
+        fits: bool = True,
+    ) -> None:
+        """Keep ``(counts, replicas)`` if it beats the best plan so far (ties: fewer stages,
+        then more devices); a plan that does not fit in memory only while none that fits has
+        been found."""
+        if not fits:
+            if self.fitting:
+                return
+            if period < self.unfit_best[0]:
+                self.unfit_best = (period, (counts, replicas))
+            return
+        self.fitting = True
+        key = _tie_key(counts, replicas)
+        if period < self.best * (1 - _TIE) or (
+            period <= self.best * (1 + _TIE) and key < self.best_key
+        ):
+            self.best, self.best_key, self.best_plan = period, key, (counts, replicas)
+
+    def _hopeless(self, lb: float, counts: tuple[int, ...], replicas: tuple[int, ...]) -> bool:
+        if lb < self.best * (1 - _TIE):
+            return False
+        return not (lb <= self.best * (1 + _TIE) and _tie_key(counts, replicas) < self.best_key)
+
+    def run(self) -> None:
+        """Depth-first over the stages, the most promising child first."""
+        n, d = self.n_layers, self.n_devices
+        zero = np.zeros(self.costs.capacity.size)
+        Node = tuple[int, int, int, float, np.ndarray, tuple[int, ...], tuple[int, ...]]
+        stack: list[Node] = []
+        first: list[tuple[float, Node]] = []
+        for k in range(1, n):
+            for r in range(1, d):
+                load = float(self.cum_w[k]) / r * self.sync_unit(0, r) if r > 1 else zero
+                value = float(self.alone[0, k, 0, r])
+                first.append(
+                    (max(value, float(self.bound[k, r, r])), (k, r, r, value, load, (k,), (r,)))
+                )
+        first.sort(key=lambda c: c[0], reverse=True)
+        stack.extend(node for _, node in first)
+        while stack:
+            j, m, rp, value, load, counts, replicas = stack.pop()
+            if self._hopeless(max(value, float(self.bound[j, m, rp])), counts, replicas):
+                continue
+            self.nodes += 1
+            if self.nodes > MAX_SEARCH_NODES:
+                self.exhaustive = False
+                break
+            size = float(self.activation[j - 1])
+            kids: list[tuple[float, Node]] = []
+            for r in range(1, d - m + 1):
+                edge = float(self.edge[m - rp, m, m + r, j])
+                base = load + size * self.boundary_unit(m - rp, m, m + r) if size > 0 else load
+                for k in range(j + 1, n + 1):
+                    new = base
+                    if r > 1:
+                        new = base + float(self.cum_w[k] - self.cum_w[j]) / r * self.sync_unit(m, r)
+                    v = max(value, float(self.alone[j, k, m, r]), edge, float(new.max()))
+                    lb = max(v, float(self.bound[k, m + r, r])) if k < n else v
+                    c2, r2 = (*counts, k - j), (*replicas, r)
+                    if self._hopeless(lb, c2, r2):
+                        continue
+                    if k == n:
+                        steady = self.evaluate(c2, r2)
+                        fits = self.fits is None or self.fits(c2, r2, steady.warmup)
+                        self.offer(steady.period_s, c2, r2, fits)
+                    else:
+                        kids.append((lb, (k, m + r, r, v, new, c2, r2)))
+            kids.sort(key=lambda c: c[0], reverse=True)
+            stack.extend(node for _, node in kids)
+
+    def evaluate(self, counts: Sequence[int], replicas: Sequence[int]) -> SteadyState:
+        """The full cost model of a complete plan."""
+        return steady_state(
+            self.costs, self.compute, self.activation, self.params, counts, replicas
+        )
+
+
 def plan_pipedream(
     compute: Sequence[float],
     activation: Sequence[float],
     params: Sequence[float],
-    costs: ClusterCosts,
+    costs: PlacementCosts,
+    data_parallel: Callable[[int], float],
+    fits: Fits | None = None,
 ) -> Plan:
-    """PipeDream's dynamic program over ``len(compute)`` layers and ``len(costs.devices)`` workers.
+    """The plan minimising the steady-state period over ``len(compute)`` layers and the devices
+    of ``costs`` (consecutive devices per stage, unused ones at the end).
 
     Args:
         compute: per layer, forward + backward (+ recompute) seconds of one micro-batch.
         activation: per layer, bytes of its output for one micro-batch.
         params: per layer, parameter bytes.
-        costs: the cluster's communication costs over the devices, in placement order.
-
-    The state is ``(j, m, m')``: layers ``[0, j)`` on devices ``[0, m)``, the last stage on the
-    ``m'`` devices ``[m-m', m)``. Knowing both neighbouring stages' devices lets the boundary
-    cost be exact for the simulated runtime: ``C = latency + a / (min(r_send, r_recv) · B)``
-    with ``B`` the narrowest route between the two device ranges (round-robin spreads a
-    boundary's micro-batches over ``min(r_send, r_recv)`` disjoint paths at best), counted once
-    because links are full duplex (activations and gradients travel opposite ways), where
-    PipeDream's half-duplex bound counts ``2·C_i``.
+        costs: the placement's routes and all-reduce costs.
+        data_parallel: ``data_parallel(m)``: seconds per micro-batch of plain data parallelism
+            on the first ``m`` devices (the plans of a single stage).
+        fits: ``fits(counts, replicas, warmup)``: whether a plan's stages fit in their devices'
+            memory with ``warmup + 1`` micro-batches in flight (None: memory is not checked).
+            Plans that do not fit are chosen only when none does (:attr:`Plan.fits`).
     """
-    n = len(compute)
-    devices = len(costs.devices)
-    if n < 1 or devices < 1:
-        raise ValueError(
-            f"the planner needs at least one layer and one device, got {n} and {devices}"
-        )
-    cum_c = np.concatenate(([0.0], np.cumsum(compute)))
-    cum_w = np.concatenate(([0.0], np.cumsum(params)))
-    act = np.asarray(activation, dtype=float)
-    bw_min, lat_max = costs.boundary_tables()
-    inf = float("inf")
-
-    def T(i: int, j: int, start: int, stop: int) -> float:
-        return stage_time(
-            cum_c[j] - cum_c[i], costs.sync_time(start, stop, cum_w[j] - cum_w[i]), stop - start
-        )
-
-    A = np.full((n + 1, devices + 1, devices + 1), inf)
-    back = np.full((n + 1, devices + 1, devices + 1, 2), -1, dtype=np.int64)
-    for j in range(1, n + 1):
-        for m in range(1, devices + 1):
-            A[j, m, m] = T(0, j, 0, m)
-            for mp in range(1, m):
-                start = m - mp
-                prev_counts = np.arange(1, start + 1)  # replicas of the previous stage
-                senders = start - prev_counts
-                share = np.minimum(prev_counts, mp)
-                bw = bw_min[senders, start, m]
-                lat = lat_max[senders, start, m]
-                best, arg = inf, (-1, -1)
-                for i in range(1, j):
-                    prev = A[i, start, 1 : start + 1]
-                    comm = lat + act[i - 1] / (share * bw)
-                    cand = np.maximum(prev, comm)
-                    k = int(np.argmin(cand))
-                    if cand[k] >= best:
-                        continue
-                    value = max(float(cand[k]), T(i, j, start, m))
-                    if value < best * (1 - _TIE):
-                        best, arg = value, (i, k + 1)
-                A[j, m, mp] = best
-                back[j, m, mp] = arg
-    # the single stage on every device first, so that ties go to data parallelism; then fewer
-    # devices only when strictly better
-    best_value, best_state = float(A[n, devices, devices]), (devices, devices)
-    for m in range(devices, 0, -1):
-        for mp in range(1, m + 1):
-            if A[n, m, mp] < best_value * (1 - _TIE):
-                best_value, best_state = float(A[n, m, mp]), (m, mp)
-    counts: list[int] = []
-    replicas: list[int] = []
-    j, (m, mp) = n, best_state
-    while True:
-        counts.append(j)
-        replicas.append(mp)
-        if mp == m:
-            break
-        i, prev = (int(x) for x in back[j, m, mp])
-        counts[-1] = j - i
-        j, m, mp = i, m - mp, prev
-    return Plan(tuple(counts[::-1]), tuple(replicas[::-1]), best_value, devices)
-
-
-def pipedream_time(
-    compute: Sequence[float],
-    counts: Sequence[int],
-    replicas: Sequence[int],
-    stage_params: Sequence[float],
-    stage_inputs: Sequence[float],
-    costs: ClusterCosts,
-) -> float:
-    """The cost model :func:`plan_pipedream` minimises, for one given configuration.
-
-    Stage ``d`` holds ``counts[d]`` layers on ``replicas[d]`` consecutive devices of
-    ``costs.devices``; its weights are ``stage_params[d]`` bytes and its input activation
-    ``stage_inputs[d]`` bytes per micro-batch. The answer is the slowest of every stage's
-    ``T = max(compute, sync) / replicas`` and every boundary's
-    ``latency + input / (min(r_send, r_recv) · B)``: seconds per micro-batch in steady state.
-    """
-    worst, first, start = 0.0, 0, 0
-    for d, (count, r) in enumerate(zip(counts, replicas, strict=True)):
-        stop = start + r
-        sync = costs.sync_time(start, stop, stage_params[d])
-        worst = max(worst, stage_time(sum(compute[first : first + count]), sync, r))
-        if d > 0:
-            r_prev = replicas[d - 1]
-            senders = slice(start - r_prev, start)
-            bw = float(costs.bandwidth[senders, start:stop].min())
-            lat = float(costs.latency[senders, start:stop].max())
-            worst = max(worst, lat + stage_inputs[d] / (min(r_prev, r) * bw))
-        first, start = first + count, stop
-    return worst
+    n, d = len(compute), costs.n
+    if n < 1 or d < 1:
+        raise ValueError(f"the planner needs at least one layer and one device, got {n} and {d}")
+    search = _Search(compute, activation, params, costs, fits)
+    for m in range(d, 0, -1):
+        one = fits is None or fits((n,), (m,), (0,))
+        search.offer(float(data_parallel(m)), (n,), (m,), one)
+    if n > 1 and d > 1:
+        search.run()
+    if search.best_plan is None:
+        period, best = search.unfit_best
+        assert best is not None
+        counts, replicas = best
+        return Plan(counts, replicas, float(period), d, search.exhaustive, search.nodes, False)
+    counts, replicas = search.best_plan
+    return Plan(
+        tuple(counts),
+        tuple(replicas),
+        float(search.best),
+        d,
+        exhaustive=search.exhaustive,
+        nodes=search.nodes,
+    )

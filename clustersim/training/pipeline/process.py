@@ -8,7 +8,10 @@ and tensor-parallel rank ``j``. Each worker executes the op list the schedule gi
   (stage 0 reads its data locally), run the forward pass on the compute stream, and hand the
   output to the FlowNetwork for the worker holding stage ``s+1``. Sends never block compute:
   they queue first-in first-out per (sender, receiver) pair, like point-to-point sends on a
-  communication stream, and the receiver's op waits for the arrival.
+  communication stream, and the receiver's op waits for the arrival. PipeDream overlaps them
+  with the compute of later micro-batches (SOSP 2019 §3.2): each replica runs the layout's
+  warm-up, deep enough that a micro-batch's round trip, transfers included, does not stall it
+  (:func:`~clustersim.training.pipeline.steady_state.warmups`).
 * ``B(m, s)``: wait for the gradient from stage ``s+1`` (the last stage starts from its own
   loss), re-run the forward pass first when ``recompute`` is on, run the backward pass and send
   the input gradient back to stage ``s-1``.
@@ -48,7 +51,7 @@ import simpy
 
 from clustersim.collectives.allreduce import allreduce
 from clustersim.hardware.cluster import Cluster
-from clustersim.hardware.device import Device
+from clustersim.hardware.device import Device, MatrixTiling
 from clustersim.kinds.contract import Outcome
 from clustersim.training.pipeline.kernels import PipelineReplay
 from clustersim.training.pipeline.layout import Layout, StageSpec, microbatches_simulated
@@ -143,6 +146,7 @@ class PipelineRun:
         tp_allreduces: all-reduces per layer per direction under tensor parallelism.
         algorithm: name of the all-reduce used for tensor and data parallelism.
         replay: numerical replay, or None.
+        tiling: the devices' matrix tiling, or None for the plain roofline.
     """
 
     def __init__(
@@ -159,8 +163,10 @@ class PipelineRun:
         tp_allreduces: int,
         algorithm: str,
         replay: PipelineReplay | None = None,
+        tiling: MatrixTiling | None = None,
     ) -> None:
         self.cluster = cluster
+        self.tiling = tiling
         self.env = cluster.sim.env
         self.stages = stages
         self.groups = groups
@@ -272,7 +278,11 @@ class PipelineRun:
         t = self.t
         flops = spec.bwd_flops if kind == "B" else spec.fwd_flops
         nbytes = spec.bwd_bytes if kind == "B" else spec.fwd_bytes
-        times = [device.compute_time(f / t, b / t) for f, b in zip(flops, nbytes, strict=True)]
+        tiling = self.tiling
+        times = [
+            device.compute_time(f / t, b / t, rows=rows, tiling=tiling)
+            for f, b, rows in zip(flops, nbytes, spec.rows, strict=True)
+        ]
         if t == 1 or self.tp_allreduces == 0:
             yield from self._compute(stats, device, sum(times), sum(flops) / t, label, category)
             return
@@ -431,7 +441,7 @@ def op_lists(
     Synchronous schedules run one minibatch of ``m`` micro-batches per replica (replica ``r``
     takes micro-batches ``r·m .. r·m + m-1``); PipeDream streams the micro-batches of
     :func:`~clustersim.training.pipeline.schedules.pipedream_window` round-robin over each
-    stage's replicas.
+    stage's replicas, each replica keeping the layout's warm-up in flight.
     """
     m, p = params.microbatches, layout.p
     total = microbatches_simulated(layout, params)
@@ -454,7 +464,7 @@ def op_lists(
     def round_robin(d: int, mb: int) -> int:
         return mb % reps[d]
 
-    return pipedream(layout.replicas, total), round_robin, total
+    return pipedream(layout.replicas, total, layout.warmup), round_robin, total
 
 
 def _window_busy(intervals: list[tuple[float, float]], t0: float, t1: float) -> float:
@@ -500,6 +510,7 @@ def run_layout(
         tp_allreduces=params.tensor_parallel_allreduces,
         algorithm=params.allreduce_algorithm,
         replay=replay,
+        tiling=layout.tiling,
     )
     run.start()
     sim = cluster.sim
@@ -516,7 +527,7 @@ def run_layout(
         throughput = per_minibatch * b / end
     else:
         per_minibatch = m * params.replicas
-        warm, window, _ = pipedream_window(layout.replicas, per_minibatch)
+        warm, window, _ = pipedream_window(layout.replicas, per_minibatch, layout.warmup)
         done = run.completions
         t0, t1 = done[warm - 1], done[warm + window - 1]
         throughput = window * b / (t1 - t0)
@@ -576,28 +587,31 @@ def _stage_compute(
     cluster: Cluster, layout: Layout, by_position: list[list[WorkerStats]], recompute: bool
 ) -> list[float]:
     """Per position: compute seconds of one micro-batch on its first device, all its chunks."""
-    t, p = layout.t, layout.p
-    return [
-        sum(
-            sum(
-                cluster.devices[ws[0].device].compute_time(f / t, nb / t)
-                for f, nb in zip(
-                    spec.fwd_flops + spec.bwd_flops, spec.fwd_bytes + spec.bwd_bytes, strict=True
-                )
-            )
-            + (
-                sum(
-                    cluster.devices[ws[0].device].compute_time(f / t, nb / t)
-                    for f, nb in zip(spec.fwd_flops, spec.fwd_bytes, strict=True)
-                )
-                if recompute
-                else 0.0
-            )
-            for spec in layout.stages
-            if spec.index % p == d
+    t, p, tiling = layout.t, layout.p, layout.tiling
+
+    def seconds(device: Device, flops: tuple, nbytes: tuple, rows: tuple) -> float:
+        return sum(
+            device.compute_time(f / t, nb / t, rows=r, tiling=tiling)
+            for f, nb, r in zip(flops, nbytes, rows, strict=True)
         )
-        for d, ws in enumerate(by_position)
-    ]
+
+    out = []
+    for d, ws in enumerate(by_position):
+        device = cluster.devices[ws[0].device]
+        out.append(
+            sum(
+                seconds(
+                    device,
+                    spec.fwd_flops + spec.bwd_flops,
+                    spec.fwd_bytes + spec.bwd_bytes,
+                    spec.rows + spec.rows,
+                )
+                + (seconds(device, spec.fwd_flops, spec.fwd_bytes, spec.rows) if recompute else 0.0)
+                for spec in layout.stages
+                if spec.index % p == d
+            )
+        )
+    return out
 
 
 def _time_fractions(workers: list[WorkerStats], end: float) -> dict[str, float]:

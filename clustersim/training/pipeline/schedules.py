@@ -147,41 +147,51 @@ def pipedream_warmup(replicas: Sequence[int]) -> list[int]:
     """Warm-up forwards of a replica of each stage: ``ceil(Σ_{t>=s} r_t / r_s) - 1``.
 
     For a straight pipeline (all ``r = 1``) this is ``p - s - 1``, the 1F1B warm-up; for the
-    input stage it is PipeDream's NOAM minus one (SOSP 2019, §3.2).
+    input stage it is PipeDream's NOAM minus one (SOSP 2019, §3.2). It is enough when
+    communication is free; with transfers the runtime keeps more micro-batches in flight
+    (:func:`~clustersim.training.pipeline.steady_state.warmups`, never fewer than this).
     """
     return [math.ceil(sum(replicas[s:]) / r) - 1 for s, r in enumerate(replicas)]
 
 
-def pipedream_window(replicas: Sequence[int], per_minibatch: int) -> tuple[int, int, int]:
+def pipedream_window(
+    replicas: Sequence[int], per_minibatch: int, warmup: Sequence[int] | None = None
+) -> tuple[int, int, int]:
     """(warm-up, measured, trailing) micro-batches of a steady-state PipeDream run.
 
     PipeDream has no flush, so a run streams several minibatches of ``per_minibatch``
     micro-batches through and is measured in the middle. The measured window is a multiple of
-    every stage's replica count (at least one minibatch), so that its first and last
-    micro-batch went through the same replica of every stage: the time between their
-    completions is a whole number of round-robin cycles, with no bias from replicas finishing
-    in bursts.
+    every stage's replica count, at least one minibatch and one pass of every device, so that
+    its first and last micro-batch went through the same replica of every stage: the time
+    between their completions is a whole number of round-robin cycles, with no bias from
+    replicas finishing in bursts. The warm-up fills the pipeline (every replica of a stage
+    holds ``warmup + 1`` micro-batches, :func:`pipedream_warmup` by default), then lets the
+    background gradient syncs (one per round, a replica at most two rounds ahead of them)
+    reach their steady backlog: three more rounds.
     """
+    warm_per_stage = pipedream_warmup(replicas) if warmup is None else list(warmup)
     cycle = math.lcm(*replicas)
-    window = cycle * math.ceil(per_minibatch / cycle)
-    # fill the pipeline, and let the background gradient syncs (one per round, a replica at
-    # most two rounds ahead of them) reach their steady backlog: from the third round on
-    warm = max(sum(replicas) + 3 * max(replicas), per_minibatch)
-    return warm, window, max(sum(replicas), per_minibatch)
+    window = cycle * math.ceil(max(per_minibatch, sum(replicas)) / cycle)
+    fill = max((w + 1) * r for w, r in zip(warm_per_stage, replicas, strict=True))
+    warm = max(fill + 3 * max(replicas), per_minibatch)
+    return warm, window, max(fill, per_minibatch)
 
 
-def pipedream(replicas: Sequence[int], m: int) -> list[list[list[Op]]]:
+def pipedream(
+    replicas: Sequence[int], m: int, warmup: Sequence[int] | None = None
+) -> list[list[list[Op]]]:
     """PipeDream's 1F1B-RR: for each stage, for each replica, its ops.
 
     Micro-batch ``j`` goes to replica ``j mod r_s`` of stage ``s``. Each replica runs its own
-    micro-batches in 1F1B order with the warm-up of :func:`pipedream_warmup`. There is no
-    flush: ``m`` is simply how many micro-batches stream through.
+    micro-batches in 1F1B order after ``warmup[s]`` warm-up forwards (default
+    :func:`pipedream_warmup`). There is no flush: ``m`` is simply how many micro-batches stream
+    through.
     """
     p = len(replicas)
     _check_shape(p, m)
     if any(r < 1 for r in replicas):
         raise ValueError(f"every stage needs at least one replica, got {list(replicas)}")
-    warm = pipedream_warmup(replicas)
+    warm = pipedream_warmup(replicas) if warmup is None else list(warmup)
     out = []
     for s, r in enumerate(replicas):
         per_replica = []

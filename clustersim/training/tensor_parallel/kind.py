@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from clustersim.collectives.allreduce import AllreduceCost
+from clustersim.collectives.allreduce import AllreduceCost, allreduce_algorithm
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
 from clustersim.kinds.contract import Outcome, Work, WorkloadKind
@@ -147,6 +147,9 @@ def analytic(plan: TensorParallelPlan) -> dict[str, Any]:
         )
     else:
         nbytes = ring_bytes_per_device(plan.allreduce_sizes, t)
+    if params.algorithm != "ring":  # the chosen algorithm's own traffic, not the ring's
+        algorithm = allreduce_algorithm(params.algorithm)
+        nbytes = sum(algorithm.traffic(size, t) for size in plan.allreduce_sizes) / t
     return {
         "time_s": per_layer * params.layers,
         "time_per_layer_s": per_layer,

@@ -61,7 +61,7 @@ def test_the_plan_carries_what_simulate_and_analytic_share() -> None:
     )
     _, plan = prepare_scenario(loaded, Simulation(loaded.seed))
     assert isinstance(plan, PipelinePlan)
-    assert plan.layout.plan_time is not None
+    assert plan.layout.search is not None and plan.layout.period_s is not None
     assert [name for name, _ in plan.baselines] == ["data_parallel", "even_split"]
     before = KIND.analytic(plan)
     outcome = KIND.simulate(plan)

@@ -96,5 +96,8 @@ def test_pipedream_window_is_whole_round_robin_cycles() -> None:
     # 15-1: a cycle of lcm(15, 1) = 15 micro-batches; one minibatch of 16 needs 2 cycles
     warm, window, tail = pipedream_window([15, 1], 16)
     assert window == 30 and window % 15 == 0
-    assert warm == max(16 + 3 * 15, 16) and tail == 16
+    # the pipeline holds 2 x 15 micro-batches (NOAM 2 on each input replica), then 3 rounds
+    assert warm == 2 * 15 + 3 * 15 and tail == 2 * 15
     assert pipedream_window([1, 1, 1, 1], 8) == (8, 8, 8)
+    # a deeper warm-up fills for longer
+    assert pipedream_window([1, 1, 1, 1], 8, [9, 6, 3, 0]) == (13, 8, 10)

@@ -1,0 +1,358 @@
+"""The steady state of an asynchronous (PipeDream) pipeline plan on a cluster: its cost model.
+
+PipeDream's runtime overlaps communication with computation: a stage sends the activations of
+one micro-batch while it computes the next (Narayanan et al., "PipeDream: Generalized Pipeline
+Parallelism for DNN Training", SOSP 2019, §3.2 and Fig. 4; the lecture notes: "achieve
+temporal overlap of computation and activation / gradient communication"). The simulated
+runtime does the same (:mod:`~clustersim.training.pipeline.process`: sends never block compute,
+and every replica keeps enough micro-batches in flight, :func:`warmups`), so the time between
+micro-batch completions is set by the busiest *resource*, not by a sum along the pipeline.
+PipeDream's optimizer (§3.1) prices two kinds of resource: a stage of ``m`` replicas takes
+``max(compute, W^m) / m`` per micro-batch, and a boundary ``C_i`` on its own. On a real cluster
+the resources are the devices and the link directions, and a link direction is shared by
+everything routed over it, so this model prices, per micro-batch (``r_d`` replicas of stage
+``d``, micro-batch ``j`` on replica ``j mod r_d``):
+
+* **compute** of stage ``d``: ``c_d / r_d``, ``c_d`` its forward + backward (+ recompute) of
+  one micro-batch on one device (PipeDream's ``Σ T_l / m``);
+* **sync** of stage ``d``: its replicas' all-reduce of the stage's weights, once per round (one
+  backward on every replica), ``W_d / r_d`` (PipeDream's ``W^m / m``), with ``W_d`` the
+  algorithm's own contention-free time over the stage's devices, stretched by ``1 + ρ`` where
+  ``ρ`` is the share of the period the busiest of its links spends on activations and
+  gradients (a ring step and an activation sharing a link each get half of it, max-min fair);
+* **links**: every link direction's bytes per micro-batch over its capacity, summing the
+  activations going forward, the gradients going back (a middle stage's uplink carries both)
+  and the all-reduce traffic of every stage's rounds (from the all-reduce's own schedule);
+  shared media count their airtime;
+* **the in-flight window**: a micro-batch's round trip from a stage down the pipeline and back
+  spans as many micro-batches as the stage keeps in flight (:func:`warmups` chooses enough,
+  except for transfers under 1 % of the compute; :func:`cycle_period`);
+* **channels**: a sender and a receiver exchange one message at a time, so the pair of
+  replicas that carries ``1/L`` of a boundary's micro-batches (``L = lcm(r_d, r_{d+1})``) must
+  finish one transfer every ``L`` periods: ``latency + a/B`` plus, for every all-reduce flow
+  sharing its route, the bytes that flow sends per ``L`` periods (at most ``a``) over the
+  narrowest link they share: an all-reduce step is a burst that the transfer waits through.
+
+The period is the largest of these terms; throughput is ``b / period`` samples per second. The
+terms are upper bounds of what overlap can hide, so the simulation of a plan agrees with its
+period when enough micro-batches are in flight; :func:`warmups` sizes that window.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from clustersim.collectives.algorithms import plan_collective
+from clustersim.collectives.allreduce import AllreduceCost, allreduce_algorithm
+from clustersim.hardware.cluster import Cluster
+from clustersim.training.pipeline.schedules import pipedream_warmup
+
+__all__ = [
+    "WARMUP_SLACK",
+    "PlacementCosts",
+    "SteadyState",
+    "boundary_pairs",
+    "cycle_period",
+    "steady_state",
+    "warmups",
+]
+
+_UNIT = 2**20
+"""Bytes of the buffer the all-reduce schedules are traced with (traffic scales linearly)."""
+
+
+class PlacementCosts:
+    """Routes, link capacities and all-reduce costs between the devices of a placement.
+
+    Args:
+        cluster: the cluster (routes, latencies, capacities, shared media).
+        devices: the devices in placement order; stages occupy consecutive ones.
+        algorithm: the all-reduce that synchronises a replicated stage.
+    """
+
+    def __init__(self, cluster: Cluster, devices: Sequence[str], algorithm: str) -> None:
+        self.cluster = cluster
+        self.devices = list(devices)
+        self.algorithm = algorithm
+        n = len(self.devices)
+        net = cluster.network
+        self.capacity = np.concatenate([net.capacity, net.medium_capacity])
+        """Capacity of each directed link, then of each shared medium, bytes/s."""
+        self.link_names = [net.link_name(i) for i in range(self.capacity.size)]
+        nodes = cluster.rank_indices(self.devices)
+        pattern = net.pattern(np.repeat(nodes, n), np.tile(nodes, n))
+        incidence = np.zeros((n * n, self.capacity.size))
+        np.add.at(incidence, (pattern.entry_flow, pattern.entry_link), 1.0)
+        self.incidence = incidence
+        """``incidence[x·n + y, l]``: times the route from device x to device y crosses l."""
+        self.latency = pattern.latency.reshape(n, n)
+        self.bandwidth = pattern.bottleneck.reshape(n, n)
+        self._allreduce = AllreduceCost(cluster, self.devices, algorithm)
+        self._pairs: dict[tuple[int, int], np.ndarray] = {}
+
+    @property
+    def n(self) -> int:
+        """Devices of the placement."""
+        return len(self.devices)
+
+    def sync_time(self, start: int, stop: int, size: float) -> float:
+        """All-reduce of ``size`` bytes over devices ``start .. stop-1`` alone (0 for one)."""
+        return self._allreduce.time(start, stop, size)
+
+    def sync_pairs(self, start: int, stop: int) -> np.ndarray:
+        """(n, n): bytes device x sends device y in one all-reduce over ``start .. stop-1``,
+        per byte of buffer, from the algorithm's own schedule."""
+        key = (start, stop)
+        cached = self._pairs.get(key)
+        if cached is not None:
+            return cached
+        out = np.zeros((self.n, self.n))
+        if stop - start > 1:
+            algorithm = allreduce_algorithm(self.algorithm)
+            ranks = self.devices[start:stop]
+            plan, _ = plan_collective(self.cluster, ranks, algorithm, _UNIT, 1)
+            for step in algorithm.schedule(plan):
+                sizes = np.broadcast_to(np.asarray(step.sizes, dtype=float), step.src.shape)
+                np.add.at(out, (step.src + start, step.dst + start), sizes / _UNIT)
+        self._pairs[key] = out
+        return out
+
+    def link_seconds(self, pair_bytes: np.ndarray) -> np.ndarray:
+        """Seconds each link (and medium) is busy carrying ``pair_bytes[x, y]`` from x to y."""
+        return (pair_bytes.reshape(-1) @ self.incidence) / self.capacity
+
+
+def boundary_pairs(n: int, first: int, r0: int, second: int, r1: int) -> np.ndarray:
+    """(n, n): the share of a boundary's micro-batches each (sender, receiver) pair carries.
+
+    Micro-batch ``j`` goes from replica ``j mod r0`` of one stage (devices ``first ..``) to
+    replica ``j mod r1`` of the next (devices ``second ..``): over ``L = lcm(r0, r1)``
+    micro-batches each pair ``(i, k)`` with ``i ≡ k (mod gcd)`` carries exactly one.
+    """
+    g = math.gcd(r0, r1)
+    share = g / (r0 * r1)
+    out = np.zeros((n, n))
+    i = np.arange(r0)[:, None]
+    k = np.arange(r1)[None, :]
+    mask = (i - k) % g == 0
+    out[first : first + r0, second : second + r1] = np.where(mask, share, 0.0)
+    return out
+
+
+WARMUP_SLACK = 0.01
+"""Transfers shorter than this share of a round trip's compute are not overlapped: that would
+cost one more stash per boundary for less than this share of the period."""
+
+
+def _spans(
+    compute: Sequence[float], transfers: Sequence[tuple[float, float]], s: int
+) -> list[tuple[float, float]]:
+    """For each ``t > s``: the compute and the transfers of one micro-batch from stage ``s``
+    down to stage ``t`` and back."""
+    out, work, moved = [], compute[s], 0.0
+    for t in range(s + 1, len(compute)):
+        work += compute[t]
+        moved += transfers[t - 1][0] + transfers[t - 1][1]
+        out.append((work, moved))
+    return out
+
+
+def warmups(
+    replicas: Sequence[int],
+    compute: Sequence[float],
+    transfers: Sequence[tuple[float, float]],
+    period: float,
+    slack: float = WARMUP_SLACK,
+) -> list[int]:
+    """Warm-up forwards per replica of each stage, enough to overlap every transfer.
+
+    A replica of stage ``s`` runs 1F1B: its ``k``-th backward is followed by the forward of its
+    ``(k + w_s + 1)``-th micro-batch. Following one micro-batch down to stage ``t`` and back is
+    a cycle of the schedule's dependencies that spans ``(w_s + 1)·r_s − w_t·r_t`` micro-batches
+    and takes ``Σ_{u=s..t} c_u`` of compute plus every transfer on the way (``transfers[u]``:
+    forward and backward across boundary ``u``), so the pipeline sustains ``period`` only if
+    ``(w_s + 1)·r_s ≥ w_t·r_t + (Σ c_u + Σ x_u) / period`` for every ``t > s``. The smallest
+    such ``w_s``, leaving out transfers under ``slack`` of the cycle's compute (never below
+    PipeDream's NOAM,
+    :func:`~clustersim.training.pipeline.schedules.pipedream_warmup`, plus one for a stage fed
+    by more replicas than it has) is returned; without communication or replication it is
+    NOAM. :func:`cycle_period` is the period the chosen window allows.
+    """
+    p = len(replicas)
+    noam = pipedream_warmup(replicas)
+    if not period > 0:
+        return noam
+    # a stage fed by more replicas than it has receives their bursts out of micro-batch order
+    # (a replica in its own machine arrives before the ones behind a NIC) and serves them in
+    # order: one more slot in flight lets it take the next micro-batch meanwhile
+    floor = [noam[s] + (1 if s > 0 and replicas[s - 1] > replicas[s] else 0) for s in range(p)]
+    w = [0] * p
+    w[p - 1] = floor[p - 1]
+    for s in range(p - 2, -1, -1):
+        best = floor[s]
+        for t, (work, moved) in enumerate(_spans(compute, transfers, s), start=s + 1):
+            span = work if moved <= slack * work else work + moved
+            need = (w[t] * replicas[t] + span / period) / replicas[s]
+            best = max(best, math.ceil(need * (1 - 1e-12)) - 1)
+        w[s] = best
+    return w
+
+
+def cycle_period(
+    replicas: Sequence[int],
+    compute: Sequence[float],
+    transfers: Sequence[tuple[float, float]],
+    warmup: Sequence[int],
+) -> tuple[float, str]:
+    """The longest period a warm-up window allows, and the stages of that cycle: a micro-batch
+    from stage ``s`` to ``t`` and back, ``span / ((w_s + 1)·r_s − w_t·r_t)`` (:func:`warmups`)."""
+    worst, name = 0.0, ""
+    for s in range(len(replicas) - 1):
+        for t, (work, moved) in enumerate(_spans(compute, transfers, s), start=s + 1):
+            window = (warmup[s] + 1) * replicas[s] - warmup[t] * replicas[t]
+            if window > 0 and (work + moved) / window > worst:
+                worst, name = (work + moved) / window, f"in-flight window stages {s}-{t}"
+    return worst, name
+
+
+@dataclass(frozen=True)
+class SteadyState:
+    """The cost model's view of one plan.
+
+    Attributes:
+        period_s: predicted seconds between micro-batch completions in steady state.
+        bottleneck: the term that sets it (``"compute stage 0"``, ``"link n3nic->net"``...).
+        compute_s: per stage, one micro-batch's compute on one replica.
+        sync_s: per stage, its all-reduce alone (0 unreplicated).
+        link_s: per link (and medium), busy seconds per micro-batch.
+        transfers_s: per boundary, (forward, backward) transfer time used to size the warm-up.
+        warmup: warm-up forwards per replica of each stage (:func:`warmups`).
+    """
+
+    period_s: float
+    bottleneck: str
+    compute_s: tuple[float, ...]
+    sync_s: tuple[float, ...]
+    link_s: np.ndarray
+    transfers_s: tuple[tuple[float, float], ...]
+    warmup: tuple[int, ...]
+
+
+def _stretched_sync(sync: float, replicas: int, busy: float) -> float:
+    """The period a stage's sync needs when its links spend ``busy`` s per micro-batch on
+    activations: ``P = W(1 + busy/P)/r`` (ρ = busy/P at most 1), solved for P."""
+    if sync <= 0:
+        return 0.0
+    if busy >= 2 * sync / replicas:
+        return 2 * sync / replicas
+    return (sync + math.sqrt(sync * sync + 4 * replicas * sync * busy)) / (2 * replicas)
+
+
+def steady_state(
+    costs: PlacementCosts,
+    compute: Sequence[float],
+    activation: Sequence[float],
+    params: Sequence[float],
+    counts: Sequence[int],
+    replicas: Sequence[int],
+) -> SteadyState:
+    """The period of ``counts`` layers per stage on ``replicas`` consecutive devices each.
+
+    Args:
+        costs: the placement's routes and all-reduce costs.
+        compute: per layer, forward + backward (+ recompute) seconds of one micro-batch.
+        activation: per layer, bytes of its output for one micro-batch.
+        params: per layer, bytes of its weights.
+        counts, replicas: the plan.
+    """
+    n, p = costs.n, len(counts)
+    starts = np.concatenate(([0], np.cumsum(replicas))).astype(int)
+    edges = np.concatenate(([0], np.cumsum(counts))).astype(int)
+    cum_c = np.concatenate(([0.0], np.cumsum(compute)))
+    cum_w = np.concatenate(([0.0], np.cumsum(params)))
+    c = [float(cum_c[edges[d + 1]] - cum_c[edges[d]]) for d in range(p)]
+    w_bytes = [float(cum_w[edges[d + 1]] - cum_w[edges[d]]) for d in range(p)]
+    sync = [costs.sync_time(int(starts[d]), int(starts[d + 1]), w_bytes[d]) for d in range(p)]
+    sync_pairs = np.zeros((n, n))
+    for d in range(p):
+        if replicas[d] > 1:
+            sync_pairs += w_bytes[d] / replicas[d] * costs.sync_pairs(starts[d], starts[d + 1])
+    act_pairs = np.zeros((n, n))
+    out_bytes = [float(activation[edges[d + 1] - 1]) for d in range(p)]
+    shares = []
+    for u in range(p - 1):
+        share = boundary_pairs(n, starts[u], replicas[u], starts[u + 1], replicas[u + 1])
+        shares.append(share)
+        act_pairs += out_bytes[u] * (share + share.T)
+    act_links = costs.link_seconds(act_pairs)
+    links = act_links + costs.link_seconds(sync_pairs)
+    terms: list[tuple[float, str]] = [(c[d] / replicas[d], f"compute stage {d}") for d in range(p)]
+    if links.size:
+        busiest = int(np.argmax(links))
+        terms.append((float(links[busiest]), f"link {costs.link_names[busiest]}"))
+    for d in range(p):
+        if replicas[d] > 1 and sync[d] > 0:
+            used = costs.link_seconds(costs.sync_pairs(starts[d], starts[d + 1])) > 0
+            busy = float(act_links[used].max()) if used.any() else 0.0
+            terms.append((_stretched_sync(sync[d], replicas[d], busy), f"sync stage {d}"))
+    # all-reduce flows: bytes per micro-batch and the links each crosses
+    flat = sync_pairs.reshape(-1)
+    flows = np.nonzero(flat > 0)[0]
+    flow_bytes = flat[flows]
+    flow_links = costs.incidence[flows] > 0
+    period_lb = max(t for t, _ in terms)
+    transfers = []
+    for u in range(p - 1):
+        r0, r1 = replicas[u], replicas[u + 1]
+        span = r0 * r1 // math.gcd(r0, r1)
+        a = out_bytes[u]
+        worst_dir = [0.0, 0.0]
+        for x, y in zip(*np.nonzero(shares[u]), strict=True):
+            for direction, (src, dst) in enumerate(((x, y), (y, x))):
+                route = costs.incidence[src * n + dst] > 0
+                alone = costs.latency[src, dst] + (a / costs.bandwidth[src, dst] if a else 0.0)
+                wait = 0.0
+                if flows.size and a > 0:
+                    shared = flow_links[:, route]
+                    hit = shared.any(axis=1)
+                    if hit.any():
+                        narrow = np.where(shared[hit], costs.capacity[route][None, :], np.inf)
+                        wait = float(
+                            (np.minimum(flow_bytes[hit] * span, a) / narrow.min(axis=1)).sum()
+                        )
+                terms.append(
+                    ((alone + wait) / span, f"channel {costs.devices[src]}->{costs.devices[dst]}")
+                )
+                # for the warm-up, how long the transfer may take: replicas of a stage send in
+                # bursts (their rounds keep them in step), so a burst's transfer waits for
+                # everything its links carry in one cycle of the pair; a lone sender's waits
+                # like a job sharing each link with its other traffic
+                busy = links[route] * span - a / costs.capacity[route]
+                if (r0 if direction == 0 else r1) > 1:
+                    delay = float(np.maximum(busy, 0.0).sum())
+                else:
+                    rho = np.clip(busy / (span * period_lb), 0.0, 0.9)
+                    delay = float((a / costs.capacity[route] * rho / (1 - rho)).sum())
+                worst_dir[direction] = max(worst_dir[direction], alone + delay)
+        # the receiving replica serves the burst's micro-batches in order
+        worst_dir[0] += (span / r1 - 1) * c[u + 1]
+        transfers.append((worst_dir[0], worst_dir[1]))
+    period, bottleneck = max(terms, key=lambda t: t[0])
+    period = max(period, period_lb)
+    warmup = warmups(replicas, c, transfers, period)
+    window, cycle = cycle_period(replicas, c, transfers, warmup)
+    if window > period:
+        period, bottleneck = window, cycle
+    return SteadyState(
+        period_s=float(period),
+        bottleneck=bottleneck,
+        compute_s=tuple(c),
+        sync_s=tuple(sync),
+        link_s=links,
+        transfers_s=tuple(transfers),
+        warmup=tuple(warmup),
+    )
