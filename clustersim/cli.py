@@ -17,8 +17,45 @@ from pathlib import Path
 from typing import Annotated, Any, TypeVar
 
 import typer
+import typer.core
 
 from clustersim.errors import InputError, SimulationError
+
+
+class _PlainArgument(typer.core.TyperArgument):
+    """A positional argument shown by its metavar alone, as POSIX usage lines have it.
+
+    Typer 0.2x writes a required argument as ``{FILE}`` in the usage line and as
+    ``FILE <path> ... [required]`` in the argument list (``TyperArgument._usage_display_name``
+    and ``get_help_record`` in ``typer/core.py``). Here: ``FILE`` (``[FILE]`` when optional,
+    ``FILE...`` when repeated) and ``FILE  <help>``; a bare name in the usage line already says
+    that it is required.
+    """
+
+    def _plain_name(self) -> str:
+        name = self.metavar or (self.name or "").upper()
+        return f"{name}..." if self.nargs != 1 else name
+
+    def get_usage_pieces(self, ctx: typer.Context) -> list[str]:
+        return [self._plain_name() if self.required else f"[{self._plain_name()}]"]
+
+    def get_help_record(self, ctx: typer.Context) -> tuple[str, str] | None:
+        record = super().get_help_record(ctx)
+        if record is None:
+            return None
+        text = record[1].removesuffix("  [required]") if self.required else record[1]
+        return self._plain_name(), text
+
+
+class _PlainCommand(typer.core.TyperCommand):
+    """A Typer command whose positional arguments are :class:`_PlainArgument`."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        for param in self.params:
+            if type(param) is typer.core.TyperArgument:
+                param.__class__ = _PlainArgument  # same state, plainer help
+
 
 app = typer.Typer(
     add_completion=False,
@@ -118,7 +155,7 @@ def _progress_line() -> Callable[[int, float], None]:
     return show
 
 
-@app.command()
+@app.command(cls=_PlainCommand)
 @_guarded
 def run(
     file: FileArgument,
@@ -194,7 +231,7 @@ def run(
     raise typer.Exit(0 if result.passed else 1)
 
 
-@app.command()
+@app.command(cls=_PlainCommand)
 @_guarded
 def validate(
     file: FileArgument,
@@ -302,23 +339,28 @@ def _sweep_summary(run: Any, elapsed: float, stopped: str | None) -> None:
         console.print("rows: " + ", ".join(str(p) for p in run.output.paths))
 
 
-@app.command()
+@app.command(cls=_PlainCommand)
 @_guarded
 def sweep(
     file: FileArgument,
     grid: Annotated[
-        list[str], typer.Option(help="a grid axis KEY=V1,V2,...; repeat for a cartesian product")
+        list[str],
+        typer.Option(
+            metavar="KEY=V1,V2,...", help="a grid axis; repeat it for a cartesian product"
+        ),
     ],
     set_: SetOption = None,
     out: Annotated[
         Path | None,
         typer.Option(
+            metavar="PATH",
             help="rows to this .csv (with its .jsonl journal beside it) or .jsonl, as they "
-            "finish; without it, rows go to stdout as JSON lines"
+            "finish; without it, rows go to stdout as JSON lines",
         ),
     ] = None,
     jobs: Annotated[
-        int | None, typer.Option(help="worker processes (default: all cores; 1: in this process)")
+        int | None,
+        typer.Option(metavar="N", help="worker processes (default: all cores; 1: in this process)"),
     ] = None,
     scheduler: Annotated[
         str,
@@ -335,7 +377,7 @@ def sweep(
         bool, typer.Option("--overwrite", help="replace an existing --out")
     ] = False,
     retries: Annotated[
-        int, typer.Option(help="more attempts for a point whose worker process died")
+        int, typer.Option(metavar="N", help="more attempts for a point whose worker process died")
     ] = 2,
     max_events: MaxEvents = None,
     max_memory: MaxMemory = None,
@@ -410,7 +452,7 @@ def sweep(
     raise typer.Exit(code)
 
 
-@app.command()
+@app.command(cls=_PlainCommand)
 @_guarded
 def plot(
     rows: Annotated[Path, typer.Argument(metavar="ROWS", help="a sweep's rows (.csv or .jsonl)")],
@@ -433,7 +475,7 @@ def plot(
     ] = None,
     logx: Annotated[bool, typer.Option("--logx", help="logarithmic x axis")] = False,
     logy: Annotated[bool, typer.Option("--logy", help="logarithmic y axis")] = False,
-    title: Annotated[str | None, typer.Option(help="the figure's title")] = None,
+    title: Annotated[str | None, typer.Option(metavar="TEXT", help="the figure's title")] = None,
 ) -> None:
     """Draw a sweep's rows: y against x, simulated as points, analytic as lines."""
     from clustersim.plot.sweep import save_sweep_plot
@@ -458,7 +500,7 @@ def plot(
     typer.echo(f"wrote {written}")
 
 
-@app.command("list")
+@app.command("list", cls=_PlainCommand)
 @_guarded
 def list_() -> None:
     """List workload kinds (with algorithms and formulas), topologies and presets."""

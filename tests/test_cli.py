@@ -4,6 +4,7 @@ contract, --set overrides, and the trace and timeline outputs."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -309,3 +310,31 @@ def test_bad_lanes_exit_2(tmp_path: Path, extra: list[str], words: str) -> None:
     result = invoke("run", RING, *FAST, *args)
     assert result.exit_code == 2, result.output
     assert words in result.output and "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    ("command", "usage", "argument"),
+    [
+        ("run", "[OPTIONS] FILE", "FILE  scenario YAML file"),
+        ("validate", "[OPTIONS] FILE", "FILE  scenario YAML file"),
+        ("sweep", "[OPTIONS] FILE", "FILE  scenario YAML file"),
+        ("plot", "[OPTIONS] ROWS", "ROWS  a sweep's rows (.csv or .jsonl)"),
+        ("list", "[OPTIONS]", None),
+    ],
+)
+def test_help_shows_plain_argument_names(command: str, usage: str, argument: str | None) -> None:
+    result = runner.invoke(app, [command, "--help"], terminal_width=100)
+    assert result.exit_code == 0, result.output
+    lines = result.output.splitlines()
+    assert lines[0].endswith(f" {command} {usage}"), lines[0]  # not {FILE}
+    # the "Arguments:" section, up to the blank line that ends it
+    start = lines.index("Arguments:") + 1 if "Arguments:" in lines else len(lines)
+    end = lines.index("", start) if "" in lines[start:] else len(lines)
+    arguments = [line.strip() for line in lines[start:end]]
+    assert arguments == ([argument] if argument else []), arguments  # not FILE <path> [required]
+    # no Typer type tag after a name (<bool>, <path>, <int>, <list[str]>) and no {FILE}
+    assert not re.search(r"\s<[\w\[\]]+>", result.output), result.output
+    assert "{" not in result.output
+    assert any(
+        line.split() == ["--help", "Show", "this", "message", "and", "exit."] for line in lines
+    )

@@ -185,7 +185,10 @@ def simulate(plan: ParameterServerPlan) -> Outcome:
         "server_link_utilization": float(busy.mean() / makespan) if makespan > 0 else 0.0,
         "compute_s": run.compute_total / worker_iters,
         "communication_s": run.comm_total / worker_iters,
-        "straggler_idle_s": run.idle_total,
+        # seconds each worker waited over the whole run (sync: at the barrier for the slowest
+        # worker; ssp: held back by the staleness bound), so each is at most time_s
+        "straggler_idle_s_per_worker": run.idle_per_worker.tolist(),
+        "straggler_idle_s_mean": float(run.idle_per_worker.mean()),
         "straggler_idle_fraction": (run.idle_total / (w_count * makespan) if makespan > 0 else 0.0),
         "gradients_dropped": run.dropped,
     }

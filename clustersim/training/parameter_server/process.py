@@ -84,12 +84,15 @@ class ParameterServerRun:
     compute_total: float = 0.0
     comm_total: float = 0.0
     idle_total: float = 0.0
+    # seconds each worker spent waiting (sync barrier, or the SSP bound), one entry per worker
+    idle_per_worker: np.ndarray = field(init=False)
     dropped: int = 0
     staleness: list[int] = field(default_factory=list)
     clock_gap_max: int = 0
 
     def __post_init__(self) -> None:
         self.links = ServerLinks(self.cluster, self.layout)
+        self.idle_per_worker = np.zeros(len(self.base))
 
     @property
     def n_workers(self) -> int:
@@ -196,7 +199,9 @@ def sync_processes(run: ParameterServerRun) -> None:
         for k in range(params.iterations):
             barrier = yield barriers[k]
             ok = accepted[k]
-            run.idle_total += float((barrier - compute_end[k, ok]).sum())
+            waits = barrier - compute_end[k, ok]
+            run.idle_total += float(waits.sum())
+            np.add.at(run.idle_per_worker, ok, waits)
             if run.check is not None:
                 grads = run.check.gradients(len(ok))
             yield from run.transfer("push", tuple(ok.tolist()), f"push {k}")
@@ -247,6 +252,7 @@ def async_processes(run: ParameterServerRun) -> None:
                     yield state["advanced"]
             waited = env.now - t1
             run.idle_total += waited
+            run.idle_per_worker[w] += waited
             yield env.timeout(0)  # let every push that arrived at this instant be applied
             read_version[w] = state["version"]
             yield from run.transfer("pull", (w,), f"pull {k}")

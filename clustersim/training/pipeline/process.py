@@ -545,6 +545,16 @@ def run_layout(
         2.0 * layout.stages[s].out_bytes * per_minibatch for s in range(len(layout.stages) - 1)
     ]
     n = len(workers)
+    # bubble_fraction: 1 - (forward/backward/recompute busy time) / (devices x span), where the
+    # span is the pipeline's own window: from the start to the last compute op (flush
+    # schedules; the trailing data-parallel all-reduce is outside it) or PipeDream's
+    # steady-state window. Everything that is not compute counts as bubble: the schedule's
+    # idle slots, waiting for activations, and tensor-parallel all-reduces. This is the
+    # quantity of the papers' (K-1)/(M+K-1). The *_time_fraction metrics (_time_fractions)
+    # split the whole run instead, up to its end, into compute, tensor-parallel and
+    # data-parallel communication and idle, so idle_time_fraction < bubble_fraction when
+    # there is tensor-parallel communication, and compute_time_fraction < 1 - bubble_fraction
+    # when a data-parallel all-reduce follows the flush.
     metrics: dict[str, Any] = {
         "time_per_minibatch_s": time_per_minibatch,
         "throughput_samples_per_s": throughput,
@@ -615,7 +625,16 @@ def _stage_compute(
 
 
 def _time_fractions(workers: list[WorkerStats], end: float) -> dict[str, float]:
-    """Where a synchronous run's device time went: compute, TP and DP all-reduces, idle."""
+    """Where a synchronous run's device time went: compute, TP and DP all-reduces, idle.
+
+    Each is a share of devices x the whole run (to ``end``, the data-parallel all-reduce after
+    the flush included), and the four add up to 1: ``compute_time_fraction`` forward, backward
+    and recompute; ``tensor_parallel_comm_time_fraction`` the tensor-parallel all-reduces;
+    ``data_parallel_sync_time_fraction`` the gradient all-reduce across replicas (the part
+    that does not overlap compute); ``idle_time_fraction`` the rest (schedule bubble and
+    waiting for activations). ``bubble_fraction`` differs: it is measured over the
+    pipeline's window only and counts all non-compute time as bubble (see ``simulate``).
+    """
     n = len(workers)
     out = {
         "compute_time_fraction": sum(w.busy_s for w in workers) / (n * end),
