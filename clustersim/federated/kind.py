@@ -36,6 +36,7 @@ airtime (the shared medium of the Wi-Fi presets), so their transfers slow each o
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import re
 from typing import Any
@@ -58,7 +59,7 @@ from clustersim.federated.trainer import (
 )
 from clustersim.hardware.cluster import Cluster
 from clustersim.hardware.graph import Graph
-from clustersim.kinds.contract import Outcome, WorkloadKind
+from clustersim.kinds.contract import Outcome, Work, WorkloadKind
 from clustersim.kinds.validation import known_name, rank_list
 from clustersim.training.data_parallel.blas import single_threaded_blas
 from clustersim.training.parameter_server.params import StragglerDistribution
@@ -69,9 +70,13 @@ __all__ = [
     "FederatedPlan",
     "analytic",
     "client_round_times",
+    "estimate",
+    "numeric_events",
     "prepare",
+    "replay_bytes",
     "run",
     "simulate",
+    "simulated_events",
 ]
 
 _LABEL = re.compile(r"^[a-z][a-z0-9_]*$")
@@ -676,6 +681,85 @@ def analytic(plan: FederatedPlan) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------ estimate
+CLIENT_EVENTS = 10
+"""SimPy events of one selected client in one round: its process, the model's download (flow
+start, end, the client resuming), the training compute (request, timeout) and the update's
+upload (flow start, end, resuming)."""
+ROUND_EVENTS = 8
+"""SimPy events of the server per round: the AllOf/AnyOf of the clients (and the deadline's
+timeout), the aggregation's compute, the process resuming."""
+STEP_EVENTS = 4
+"""Event-equivalents of one numpy SGD step of a client (a forward and a backward call): the
+Python overhead of a step of the small numpy models (about 80 µs measured on
+``scenarios/federated_cmfl.yaml``) is that of about four SimPy events (the engine does 20,000 to
+100,000 events a second, ``clustersim/scenario/limits.py``)."""
+FLOPS_PER_EVENT = 20_000.0
+"""FLOP of numpy training worth one SimPy event: about 20 µs of a single-threaded BLAS at
+about 1 GFLOP/s on the small matrices of these models."""
+
+
+def simulated_events(plan: FederatedPlan, clients_per_round: int | None = None) -> int:
+    """SimPy events of one run of ``plan`` (no baselines): ``rounds · (m · 10 + 8)``."""
+    m = plan.m if clients_per_round is None else clients_per_round
+    return int(plan.params.rounds * (m * CLIENT_EVENTS + ROUND_EVENTS) + 10)
+
+
+def numeric_events(plan: FederatedPlan, clients_per_round: int | None = None) -> int:
+    """Event-equivalents of the numpy training of one run (0 with ``train: false``).
+
+    Every round, each of the ``m`` selected clients runs ``E·⌈n_k / B⌉`` SGD steps over
+    ``E`` epochs of its ``n_k`` samples (the whole local set with ``batch_size: null``) at the
+    FLOP of :attr:`FederatedPlan.epoch_work`; every ``eval_every`` rounds the global model is
+    evaluated on the test set (a forward pass, a third of a training step's FLOP per sample).
+    Clients are averaged, since which ones are selected is random.
+    """
+    p = plan.params
+    if not p.train:
+        return 0
+    m = plan.m if clients_per_round is None else clients_per_round
+    sizes = np.maximum(plan.sizes.astype(float), 1.0)
+    batch = sizes if p.batch_size is None else np.minimum(sizes, float(p.batch_size))
+    steps = float(np.mean(np.ceil(sizes / batch))) * p.local_epochs
+    flops = float(np.mean([f for f, _ in plan.epoch_work])) * p.local_epochs
+    per_sample = float(np.sum([f for f, _ in plan.epoch_work])) / float(sizes.sum())
+    evaluations = math.ceil(p.rounds / p.eval_every)
+    train = p.rounds * m * (steps * STEP_EVENTS + flops / FLOPS_PER_EVENT)
+    test = evaluations * (STEP_EVENTS + p.dataset.test_samples * per_sample / 3 / FLOPS_PER_EVENT)
+    return int(train + test)
+
+
+def replay_bytes(plan: FederatedPlan) -> float:
+    """Bytes of the numeric replay's arrays: the pooled data set (float64 features and a label
+    per sample, shared data included) and, per selected client, its copy of the model, the
+    update and the optimiser state, plus the global model (float64)."""
+    p = plan.params
+    if not p.train:
+        return 0.0
+    features = math.prod(p.dataset.input_shape)
+    samples = float(plan.sizes.sum()) + p.dataset.test_samples
+    models = (3 * plan.m + 4) * plan.parameters
+    return 8.0 * (samples * (features + 1) + models)
+
+
+def estimate(plan: FederatedPlan) -> Work:
+    """Events (SimPy events plus numpy training in event-equivalents) and replay memory of the
+    run and of every ``compare`` baseline (each a full run, estimated with its parameters on
+    this plan's clients)."""
+    runs = [plan] + [
+        dataclasses.replace(plan, params=plan.params.baseline(label))
+        for label in plan.params.compare
+    ]
+    events = sum(simulated_events(r) + numeric_events(r) for r in runs)
+    memory = max(replay_bytes(r) for r in runs)
+    return Work(
+        events,
+        memory,
+        knob="workload.rounds (or workload.clients_per_round, workload.local_epochs)",
+        memory_knob="workload.dataset.samples",
+    )
+
+
 def _details() -> list[str]:
     return [
         "fedavg: w_{t+1} = Σ_k (n_k/n) w^k_{t+1} after E local epochs of SGD [McMahan et al. "
@@ -695,4 +779,5 @@ KIND = WorkloadKind(
     simulate=simulate,
     analytic=analytic,
     details=_details,
+    estimate=estimate,
 )

@@ -77,8 +77,9 @@ def check_work(work: Work, limits: RunLimits, source: str) -> None:
     """Refuse a run whose estimate is over the limits, naming the estimate and the knobs."""
     if work.events > limits.max_events:
         raise InputError(
-            f"{source}: this run would process about {work.events:,} simulation events, more "
-            f"than the limit of {limits.max_events:,} (a few minutes on this machine); lower "
+            f"{source}: this run would process about {work.events:,} simulation events "
+            "(numeric training and attacks counted as their equivalent in events), more than "
+            f"the limit of {limits.max_events:,} (a few minutes on this machine); lower "
             f"{work.knob}, or raise the limit with --max-events or CLUSTERSIM_MAX_EVENTS"
         )
     if work.memory_bytes > limits.memory:

@@ -49,9 +49,19 @@ from clustersim.federated.fedmarl.params import FedMARLParams
 from clustersim.federated.fedmarl.process import Decide, Episode, episode_cluster, run_episode
 from clustersim.federated.plan import FederatedPlan
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, WorkloadKind, check
+from clustersim.kinds.contract import Outcome, Work, WorkloadKind, check
 
-__all__ = ["KIND", "FedMARLParams", "FedMARLPlan", "analytic", "prepare", "simulate"]
+__all__ = [
+    "KIND",
+    "FedMARLParams",
+    "FedMARLPlan",
+    "analytic",
+    "episodes_run",
+    "estimate",
+    "prepare",
+    "simulate",
+    "simulated_events",
+]
 
 
 @dataclass(frozen=True)
@@ -264,6 +274,42 @@ def analytic(plan: FedMARLPlan) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------------------------ estimate
+def episodes_run(plan: FedMARLPlan) -> list[tuple[int, int]]:
+    """``(episodes, clients taking part per round)`` of the federated episodes a run simulates.
+
+    The ``episodes`` of training and the agents' evaluation seeds (sampled and greedy) take
+    part with about the agents' initial ``participation``; FedAvg every client; random drop
+    rate ``r`` a ``1 - r`` share; with ``verify``, the plain FedAvg run and the leave-one-out
+    control all or all but one."""
+    p, n = plan.params, plan.clients
+    seeds = p.evaluation.seeds
+    out = [(p.episodes + 2 * seeds, max(1, round(n * p.agent.participation))), (seeds, n)]
+    out += [(seeds, max(1, round(n * (1 - r)))) for r in p.evaluation.drop_rates]
+    if p.verify:
+        out += [(1, n), (1, max(1, n - 1))]
+    return out
+
+
+def simulated_events(plan: FedMARLPlan) -> int:
+    """SimPy events of every episode: the federated kind's per-round count
+    (:func:`clustersim.federated.kind.simulated_events`) with its clients taking part."""
+    return sum(k * federated.simulated_events(plan.episode, m) for k, m in episodes_run(plan))
+
+
+def estimate(plan: FedMARLPlan) -> Work:
+    """Events (SimPy events plus each episode's numpy training in event-equivalents, see
+    :func:`clustersim.federated.kind.numeric_events`) and the replay memory of one episode (the
+    episodes run one after the other)."""
+    numeric = sum(k * federated.numeric_events(plan.episode, m) for k, m in episodes_run(plan))
+    return Work(
+        simulated_events(plan) + numeric,
+        federated.replay_bytes(plan.episode),
+        knob="workload.episodes (or workload.federated.rounds, workload.evaluation.seeds)",
+        memory_knob="workload.federated.dataset.samples",
+    )
+
+
 def _details() -> list[str]:
     return [
         "objective: max E[w1·Acc(T) - w2·Σ_t H_t - w3·Σ_t B_t] over the participation a_n^t "
@@ -282,4 +328,5 @@ KIND = WorkloadKind(
     simulate=simulate,
     analytic=analytic,
     details=_details,
+    estimate=estimate,
 )

@@ -38,6 +38,7 @@ from typing import Any
 import numpy as np
 
 from clustersim.errors import InputError
+from clustersim.federated import kind as federated
 from clustersim.federated.leakage import costs
 from clustersim.federated.leakage.defences import Defence, defence_label
 from clustersim.federated.leakage.kernels import (
@@ -54,11 +55,21 @@ from clustersim.federated.leakage.process import Attempt, LeakageRun
 from clustersim.federated.leakage.utility import fedsgd
 from clustersim.federated.trainer import pooled
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, WorkloadKind, check
+from clustersim.kinds.contract import Outcome, Work, WorkloadKind, check
 from clustersim.kinds.validation import known_name
 from clustersim.training.data_parallel.blas import single_threaded_blas
 
-__all__ = ["KIND", "LeakageParams", "LeakagePlan", "analytic", "prepare", "simulate"]
+__all__ = [
+    "KIND",
+    "LeakageParams",
+    "LeakagePlan",
+    "analytic",
+    "estimate",
+    "numeric_events",
+    "prepare",
+    "simulate",
+    "simulated_events",
+]
 
 _FD_STEP = 1e-6
 _FD_COORDS = 8
@@ -331,6 +342,75 @@ def analytic(plan: LeakagePlan) -> dict[str, Any]:
     }
 
 
+# ------------------------------------------------------------------------------ estimate
+_ATTEMPT_EVENTS = 6
+"""SimPy events of one attempt (one defence on one target): the client's gradient compute
+(request, timeout), the upload (flow start and end), the server's inbox put and get and its
+attack's compute timeout (measured: 114 events for the 20 attempts of
+``scenarios/federated_leakage.yaml``)."""
+_DLG_EVALUATIONS = 2
+"""Matching-loss evaluations per L-BFGS iteration: one, plus the line search's extra tries."""
+_MATCHING_STEPS = 3
+"""A matching evaluation's cost in SGD steps: the model's gradient, then the gradient of the
+gradient distance through the backward pass (a second backward, about twice the first)."""
+
+
+def simulated_events(plan: LeakagePlan) -> int:
+    """SimPy events: every defence's every target is one gradient, upload and attack."""
+    return len(plan.params.defences) * plan.params.targets * _ATTEMPT_EVENTS + 10
+
+
+def numeric_events(plan: LeakagePlan) -> int:
+    """Event-equivalents of the numpy work (see :func:`clustersim.federated.kind.numeric_events`
+    for the conversion): the DLG attack's L-BFGS iterations, each a couple of matching
+    evaluations of about three gradient steps, on every defence's every target; and the utility
+    runs, FedSGD for ``utility.rounds`` rounds under each defence and undefended (one batched
+    gradient and one encoding per client a round)."""
+    p = plan.params
+    params = plan.model.parameters
+    flops_per_sample = 6.0 * params  # a forward and a backward of the MLP
+    work = 0.0
+    if p.attack.dlg:
+        for b in plan.batch_sizes:
+            step = federated.STEP_EVENTS + b * flops_per_sample / federated.FLOPS_PER_EVENT
+            work += p.targets * p.attack.iterations * _DLG_EVALUATIONS * _MATCHING_STEPS * step
+    u = p.utility
+    if u is not None:
+        runs = len(p.defences) + 1
+        batch = u.batch_size or p.batch_size
+        per_round = federated.STEP_EVENTS * (1 + u.clients)
+        per_round += u.clients * batch * flops_per_sample / federated.FLOPS_PER_EVENT
+        work += runs * u.rounds * per_round
+    return int(work)
+
+
+def replay_bytes(plan: LeakagePlan) -> float:
+    """Bytes of arrays held at once: the drawn data (training, test and private samples,
+    float64 features and a label), the model's weights and a gradient per target and defence
+    (the attempts keep what was sent), and the L-BFGS history of one attack (``memory`` pairs
+    of the dummy batch's inputs and labels)."""
+    p = plan.params
+    features = plan.model.sizes[0]
+    classes = plan.model.sizes[-1]
+    samples = p.dataset.samples + p.dataset.test_samples + p.targets * plan.block
+    attempts = len(p.defences) * p.targets
+    dummy = plan.block * (features + classes)
+    lbfgs = 2 * p.attack.memory * dummy if p.attack.dlg else 0
+    kept = attempts * (plan.model.parameters + 4 * dummy)
+    return 8.0 * (samples * (features + 1) + plan.model.parameters + kept + lbfgs)
+
+
+def estimate(plan: LeakagePlan) -> Work:
+    """Events (SimPy events plus the attacks' and utility runs' numpy work in event-equivalents)
+    and the arrays held."""
+    return Work(
+        simulated_events(plan) + numeric_events(plan),
+        replay_bytes(plan),
+        knob="workload.attack.iterations (or workload.targets, workload.utility.rounds)",
+        memory_knob="workload.dataset.samples",
+    )
+
+
 def _details() -> list[str]:
     return [
         "analytic: x = ∇W_1[:, i] / ∇b_1[i] (first FC layer with bias, batch 1) [Phong et al. "
@@ -350,4 +430,5 @@ KIND = WorkloadKind(
     simulate=simulate,
     analytic=analytic,
     details=_details,
+    estimate=estimate,
 )

@@ -31,7 +31,8 @@ from typing import Any
 
 from clustersim.collectives.allreduce import allreduce_time
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, WorkloadKind
+from clustersim.kinds.contract import Outcome, Work, WorkloadKind
+from clustersim.training.data_parallel import kind as data_parallel
 from clustersim.training.pipeline import costs
 from clustersim.training.pipeline.baseline import data_parallel_prediction, data_parallel_run
 from clustersim.training.pipeline.kernels import PipelineReplay
@@ -39,6 +40,7 @@ from clustersim.training.pipeline.layout import (
     Layout,
     baselines,
     check_op_count,
+    microbatches_simulated,
     resolve_layout,
 )
 from clustersim.training.pipeline.params import PipelineParams
@@ -46,7 +48,16 @@ from clustersim.training.pipeline.planner import notation
 from clustersim.training.pipeline.process import run_layout
 from clustersim.training.pipeline.schedules import SCHEDULES
 
-__all__ = ["KIND", "PipelineParams", "PipelinePlan", "analytic", "prepare", "simulate"]
+__all__ = [
+    "KIND",
+    "PipelineParams",
+    "PipelinePlan",
+    "analytic",
+    "estimate",
+    "prepare",
+    "simulate",
+    "simulated_events",
+]
 
 
 @dataclass(frozen=True)
@@ -328,6 +339,102 @@ def analytic(plan: PipelinePlan) -> dict[str, Any]:
     return out
 
 
+# ------------------------------------------------------------------------------------ estimate
+_OP_EVENTS = 3
+"""Events of one compute op: the stream request, the timeout, the process resuming."""
+_TRANSFER_EVENTS = 4
+"""Events of one activation or gradient transfer: the channel's flow start and end, the
+arrival event, the waiting worker resuming."""
+_REPLAY_WIDTH = 8
+"""Hidden width of the verify MLP (:class:`~.kernels.PipelineReplay`)."""
+
+
+def _allreduce_events(n: int) -> int:
+    """Events of one all-reduce over ``n`` ranks: the collectives kind's own estimate (at most
+    ``2n + c + 2⌈lg n⌉`` steps of about three events, ``c = n`` chunks for the ring)."""
+    if n < 2:
+        return 0
+    return 3 * (3 * n + 2 * (n - 1).bit_length()) + 10
+
+
+def _layout_events(params: PipelineParams, layout: Layout) -> int:
+    """SimPy events of one simulated layout (:func:`~clustersim.training.pipeline.process.
+    run_layout`, or the data-parallel kind's run of a one-stage PipeDream plan)."""
+    if layout.data_parallel is not None:
+        return data_parallel.estimate(layout.data_parallel).events
+    n_mb = microbatches_simulated(layout, params)
+    p, v, t = layout.p, layout.v, layout.t
+    passes = 3 if params.recompute else 2
+    layers = max(len(range(*s.layers)) for s in layout.stages)
+    tp = t > 1 and params.tensor_parallel_allreduces > 0
+    # each micro-batch visits every virtual stage once, on one replica's t ranks
+    ops_per_pass = layers if tp else 1
+    compute = n_mb * p * v * t * passes * ops_per_pass * _OP_EVENTS
+    tp_events = 0
+    if tp:  # one all-reduce per layer and pass of each micro-batch, shared by the t ranks
+        # a small all-reduce inside a node: the ring's 2(t-1) steps of about two events, and
+        # each rank's arrival at the rendezvous (measured: 7.4 events per all-reduce, layer op
+        # included, in scenarios/pipeline_3d_parallel.yaml)
+        per_pass = layers * params.tensor_parallel_allreduces * (4 * (t - 1) + t)
+        tp_events = n_mb * p * v * passes * per_pass
+    transfers = n_mb * (p * v - 1) * 2 * t * _TRANSFER_EVENTS
+    sync = 0
+    for d in range(p):
+        r = layout.replicas[d] if len(layout.replicas) > d else len(layout.groups[d])
+        if r < 2:
+            continue
+        # flush: one all-reduce per position and tp rank; PipeDream: one per round, and a
+        # replica does n_mb / r backwards of its position
+        syncs = 1 if layout.mode == "flush" else max(1, n_mb // r)
+        sync += syncs * t * (_allreduce_events(r) + r)
+    return compute + tp_events + transfers + sync + 10 * len(layout.placement)
+
+
+def _replay_bytes(params: PipelineParams, layout: Layout) -> float:
+    """Bytes the verify MLP holds: each micro-batch's stage inputs, input gradients and saved
+    activations (width 8, float64), and the weight versions PipeDream stashes."""
+    if not params.verify:
+        return 0.0
+    n_mb = microbatches_simulated(layout, params)
+    stages = layout.p * layout.v
+    width = _REPLAY_WIDTH
+    samples = n_mb * layout.microbatch
+    activations = 3.0 * samples * width * (2 * stages + 1)
+    weights = 2 * stages * (width * width + width)
+    versions = n_mb if layout.mode == "async" else 2
+    return 8.0 * (activations + versions * weights + samples * width)
+
+
+def simulated_events(plan: PipelinePlan) -> int:
+    """SimPy events of the run: the layout's and its PipeDream baselines' (see :func:`estimate`)."""
+    params, layout = plan.params, plan.layout
+    events = _layout_events(params, layout)
+    for _, other in plan.baselines:
+        if not _same(other, layout):
+            events += _layout_events(params, other)
+    return int(events)
+
+
+def estimate(plan: PipelinePlan) -> Work:
+    """Events and replay memory before the run, within a small factor.
+
+    Every micro-batch streamed (one minibatch per replica, or PipeDream's measuring window)
+    runs a forward and a backward (and a recompute) op on each of the ``p·v`` virtual stages on
+    each of its ``t`` ranks, about three events each (per layer with tensor-parallel
+    all-reduces, plus the all-reduce's steps); each stage boundary carries an activation and a
+    gradient per micro-batch and rank, about four events each; replicated positions all-reduce
+    their gradients once (flush) or once per round (PipeDream). A PipeDream comparison adds its
+    baselines' runs (data parallelism by the ``data_parallel`` kind's own estimate). Memory:
+    the ``verify`` MLP's replay (:func:`_replay_bytes`); the timing model holds no arrays.
+    """
+    return Work(
+        simulated_events(plan),
+        _replay_bytes(plan.params, plan.layout),
+        knob="workload.microbatches (or workload.replicas, workload.stages)",
+        memory_knob="workload.microbatches",
+    )
+
+
 def _details() -> list[str]:
     return [
         "schedules: " + ", ".join(SCHEDULES),
@@ -350,4 +457,5 @@ KIND = WorkloadKind(
     simulate=simulate,
     analytic=analytic,
     details=_details,
+    estimate=estimate,
 )
