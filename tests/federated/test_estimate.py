@@ -1,19 +1,17 @@
-"""The federated kind's work estimate: SimPy events within a factor 3 of the run's.
-
-A huge value of the knob is refused by ``clustersim validate``."""
+"""The federated kind's work estimate: SimPy events within a factor 3 of the run's; a huge
+value of the knob is refused by ``clustersim validate`` (checks in :mod:`tests.estimates`)."""
 
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-import clustersim
-from clustersim.cli import app
-from clustersim.core.simulation import Simulation
 from clustersim.federated.kind import simulated_events
-from clustersim.scenario.build import build_cluster
-from clustersim.scenario.loader import load_scenario
-from tests.paths import SCENARIOS
+from tests.estimates import (
+    assert_estimate_near_the_run,
+    assert_refused_naming,
+    assert_validates,
+    case_id,
+)
 
 CASES = [
     ("federated_raspberry_wifi.yaml", ["workload.rounds=3"]),
@@ -22,38 +20,16 @@ CASES = [
 ]
 
 
-def _plan(name: str, overrides: list[str]):
-    scenario = load_scenario(SCENARIOS / name, overrides)
-    cluster = build_cluster(scenario, Simulation(scenario.seed))
-    return scenario, scenario.kind.prepare(cluster, scenario.workload)
-
-
-@pytest.mark.parametrize(("name", "overrides"), CASES, ids=[" ".join(c[1]) or c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "overrides"), CASES, ids=[case_id(c) for c in CASES])
 def test_estimate_within_a_factor_three_of_the_run(name: str, overrides: list[str]) -> None:
-    scenario, plan = _plan(name, overrides)
-    estimated = simulated_events(plan)
-    actual = clustersim.run(scenario).metrics["sim_events"]
-    assert 1 / 3 <= estimated / actual <= 3, (estimated, actual)
-    # the full estimate adds the numpy work in event-equivalents, never less than the events
-    assert scenario.kind.estimate(plan).events >= estimated
+    assert_estimate_near_the_run(name, overrides, simulated_events)
 
 
 def test_a_huge_value_is_refused_naming_the_knob() -> None:
-    result = CliRunner().invoke(
-        app,
-        [
-            "validate",
-            str(SCENARIOS / "federated_raspberry_wifi.yaml"),
-            "--set",
-            "workload.rounds=100000000",
-        ],
-    )
-    assert result.exit_code == 2, result.output
-    assert "workload.rounds" in result.stderr and "simulation events" in result.stderr, (
-        result.stderr
+    assert_refused_naming(
+        "federated_raspberry_wifi.yaml", ["workload.rounds=100000000"], "workload.rounds"
     )
 
 
 def test_the_shipped_scenario_is_not_refused() -> None:
-    result = CliRunner().invoke(app, ["validate", str(SCENARIOS / "federated_raspberry_wifi.yaml")])
-    assert result.exit_code == 0, result.output
+    assert_validates("federated_raspberry_wifi.yaml")

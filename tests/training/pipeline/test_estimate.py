@@ -1,19 +1,17 @@
-"""The pipeline kind's work estimate: SimPy events within a factor 3 of the run's.
-
-A huge value of the knob is refused by ``clustersim validate``."""
+"""The pipeline kind's work estimate: SimPy events within a factor 3 of the run's; a huge
+value of the knob is refused by ``clustersim validate`` (checks in :mod:`tests.estimates`)."""
 
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-import clustersim
-from clustersim.cli import app
-from clustersim.core.simulation import Simulation
-from clustersim.scenario.build import build_cluster
-from clustersim.scenario.loader import load_scenario
 from clustersim.training.pipeline.kind import simulated_events
-from tests.paths import SCENARIOS
+from tests.estimates import (
+    assert_estimate_near_the_run,
+    assert_refused_naming,
+    assert_validates,
+    case_id,
+)
 
 CASES = [
     ("pipeline_gpipe_m4.yaml", []),
@@ -22,34 +20,20 @@ CASES = [
 ]
 
 
-def _plan(name: str, overrides: list[str]):
-    scenario = load_scenario(SCENARIOS / name, overrides)
-    cluster = build_cluster(scenario, Simulation(scenario.seed))
-    return scenario, scenario.kind.prepare(cluster, scenario.workload)
-
-
-@pytest.mark.parametrize(("name", "overrides"), CASES, ids=[" ".join(c[1]) or c[0] for c in CASES])
+@pytest.mark.parametrize(("name", "overrides"), CASES, ids=[case_id(c) for c in CASES])
 def test_estimate_within_a_factor_three_of_the_run(name: str, overrides: list[str]) -> None:
-    scenario, plan = _plan(name, overrides)
-    estimated = simulated_events(plan)
-    actual = clustersim.run(scenario).metrics["sim_events"]
-    assert 1 / 3 <= estimated / actual <= 3, (estimated, actual)
-    # the full estimate adds the numpy work in event-equivalents, never less than the events
-    assert scenario.kind.estimate(plan).events >= estimated
+    assert_estimate_near_the_run(name, overrides, simulated_events)
 
 
 def test_a_huge_value_is_refused_naming_the_knob() -> None:
     # 100,000 micro-batches stay under layout.MAX_OPS (2 M ops, checked first by prepare) but
-    # are about 4.8 M events: over a limit of 1 M
-    args = ["--set", "workload.microbatches=100000", "--set", "workload.batch=100000"]
-    path = str(SCENARIOS / "pipeline_gpipe_m4.yaml")
-    result = CliRunner().invoke(app, ["validate", path, *args, "--max-events", "1000000"])
-    assert result.exit_code == 2, result.output
-    assert "workload.microbatches" in result.stderr, result.stderr
-    assert "simulation events" in result.stderr, result.stderr
-    assert CliRunner().invoke(app, ["validate", path, *args]).exit_code == 0
+    # are about 4.8 M events: over a limit of 1 M, and under the default 10 M
+    huge = ["workload.microbatches=100000", "workload.batch=100000"]
+    assert_refused_naming(
+        "pipeline_gpipe_m4.yaml", huge, "workload.microbatches", "--max-events", "1000000"
+    )
+    assert_validates("pipeline_gpipe_m4.yaml", huge)
 
 
 def test_the_shipped_scenario_is_not_refused() -> None:
-    result = CliRunner().invoke(app, ["validate", str(SCENARIOS / "pipeline_gpipe_m4.yaml")])
-    assert result.exit_code == 0, result.output
+    assert_validates("pipeline_gpipe_m4.yaml")
