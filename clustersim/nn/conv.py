@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from clustersim.errors import InputError
-from clustersim.nn.layers import Parametrised, Params, Shape
+from clustersim.nn.layers import Params, Shape, WeightAndBias
 from clustersim.nn.windows import (
     Padding,
     compact,
@@ -92,7 +92,7 @@ def _forward(
     return y
 
 
-class Conv2d(Parametrised):
+class Conv2d(WeightAndBias):
     """A convolution layer: ``weight`` (out_channels, in_channels, kh, kw), ``bias``
     (out_channels,), input and output NCHW.
 
@@ -154,22 +154,6 @@ class Conv2d(Parametrised):
         if self.has_bias:
             out["bias"] = (self.out_channels,)
         return out
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.parameters()["weight"]
-
-    @weight.setter
-    def weight(self, value: np.ndarray) -> None:
-        self._set("weight", value)
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self._get("bias")
-
-    @bias.setter
-    def bias(self, value: np.ndarray) -> None:
-        self._set("bias", value)
 
     def forward(self, x: np.ndarray, params: Params | None = None) -> tuple[np.ndarray, Any]:
         p = params if params is not None else self.parameters()

@@ -39,6 +39,7 @@ __all__ = [
     "ReLU",
     "Sequential",
     "Shape",
+    "WeightAndBias",
 ]
 
 Params = dict[str, np.ndarray]
@@ -170,7 +171,28 @@ class Parametrised(Module):
         self._params[name] = value
 
 
-class Linear(Parametrised):
+class WeightAndBias(Parametrised):
+    """A parametrised layer with a ``weight`` and an optional ``bias`` (:class:`Linear`,
+    :class:`~clustersim.nn.conv.Conv2d`), readable and settable by name."""
+
+    @property
+    def weight(self) -> np.ndarray:
+        return self.parameters()["weight"]
+
+    @weight.setter
+    def weight(self, value: np.ndarray) -> None:
+        self._set("weight", value)
+
+    @property
+    def bias(self) -> np.ndarray | None:
+        return self._get("bias")
+
+    @bias.setter
+    def bias(self, value: np.ndarray) -> None:
+        self._set("bias", value)
+
+
+class Linear(WeightAndBias):
     """``y = x @ weight + bias`` with ``weight`` of shape (in_features, out_features).
 
     Weights are drawn with He (Kaiming) normal initialisation, standard deviation
@@ -218,22 +240,6 @@ class Linear(Parametrised):
         if self.has_bias:
             out["bias"] = (self.out_features,)
         return out
-
-    @property
-    def weight(self) -> np.ndarray:
-        return self.parameters()["weight"]
-
-    @weight.setter
-    def weight(self, value: np.ndarray) -> None:
-        self._set("weight", value)
-
-    @property
-    def bias(self) -> np.ndarray | None:
-        return self._get("bias")
-
-    @bias.setter
-    def bias(self, value: np.ndarray) -> None:
-        self._set("bias", value)
 
     def forward(self, x: np.ndarray, params: Params | None = None) -> tuple[np.ndarray, Any]:
         p = params if params is not None else self.parameters()

@@ -9,14 +9,47 @@ off) in batches and returns class probabilities.
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 import numpy as np
 
 from clustersim.errors import InputError
-from clustersim.nn.layers import Module
+from clustersim.nn.layers import Module, Params
 from clustersim.nn.losses import softmax, softmax_cross_entropy
 from clustersim.nn.optim import SGD
 
-__all__ = ["accuracy", "predict_proba", "train_classifier"]
+__all__ = ["accuracy", "predict_proba", "train_classifier", "train_epochs"]
+
+
+def train_epochs(
+    parameters: Params,
+    loss_and_grads: Callable[[np.ndarray, np.ndarray], tuple[float, Params]],
+    x: np.ndarray,
+    y: np.ndarray,
+    *,
+    epochs: int,
+    batch_size: int,
+    lr: float,
+    rng: np.random.Generator,
+    momentum: float = 0.9,
+    weight_decay: float = 0.0,
+) -> list[float]:
+    """Epochs of minibatch SGD on any loss: each epoch one permutation of ``(x, y)`` from
+    ``rng`` cut into batches, ``loss_and_grads(x_batch, y_batch)`` giving the batch's mean
+    loss and its gradients for ``parameters`` (updated in place). Returns each epoch's mean
+    loss. :func:`train_classifier` and the early-exit models' joint losses share it."""
+    optimiser = SGD(parameters, lr=lr, momentum=momentum, weight_decay=weight_decay)
+    losses = []
+    for _ in range(epochs):
+        order = rng.permutation(len(x))
+        total = 0.0
+        for start in range(0, len(x), batch_size):
+            batch = order[start : start + batch_size]
+            loss, grads = loss_and_grads(x[batch], y[batch])
+            optimiser.step(grads)
+            total += loss * len(batch)
+        losses.append(total / len(x))
+    return losses
 
 
 def train_classifier(
@@ -42,20 +75,25 @@ def train_classifier(
     if epochs < 1 or batch_size < 1:
         raise InputError(f"epochs and batch_size must be positive, got {epochs} and {batch_size}")
     model.train()
-    optimiser = SGD(model.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
-    losses = []
-    for _ in range(epochs):
-        order = rng.permutation(len(x))
-        total = 0.0
-        for start in range(0, len(x), batch_size):
-            batch = order[start : start + batch_size]
-            logits, cache = model.forward(x[batch])
-            loss, grad = softmax_cross_entropy(logits, y[batch])
-            _, grads = model.backward(grad.astype(logits.dtype, copy=False), cache)
-            optimiser.step(grads)
-            total += loss * len(batch)
-        losses.append(total / len(x))
-    return losses
+
+    def loss_and_grads(xb: np.ndarray, yb: np.ndarray) -> tuple[float, Params]:
+        logits, cache = model.forward(xb)
+        loss, grad = softmax_cross_entropy(logits, yb)
+        _, grads = model.backward(grad.astype(logits.dtype, copy=False), cache)
+        return loss, grads
+
+    return train_epochs(
+        model.parameters(),
+        loss_and_grads,
+        x,
+        y,
+        epochs=epochs,
+        batch_size=batch_size,
+        lr=lr,
+        rng=rng,
+        momentum=momentum,
+        weight_decay=weight_decay,
+    )
 
 
 def predict_proba(model: Module, x: np.ndarray, batch_size: int = 512) -> np.ndarray:

@@ -38,8 +38,8 @@ from clustersim.errors import InputError
 from clustersim.nn.conv import Conv2d
 from clustersim.nn.layers import Flatten, Linear, Module, Params, ReLU, Sequential, Shape, numel
 from clustersim.nn.losses import softmax, softmax_cross_entropy
-from clustersim.nn.optim import SGD
 from clustersim.nn.pool import MaxPool2d
+from clustersim.nn.train import train_epochs
 
 __all__ = [
     "BranchyNet",
@@ -227,18 +227,17 @@ class BranchyNet:
     ) -> list[float]:
         """SGD with momentum on the joint loss; one permutation of the data per epoch from
         ``rng``. Returns the mean joint loss of each epoch."""
-        optimiser = SGD(self.parameters(), lr=lr, momentum=momentum)
-        losses = []
-        for _ in range(epochs):
-            order = rng.permutation(len(x))
-            total = 0.0
-            for start in range(0, len(x), batch_size):
-                batch = order[start : start + batch_size]
-                loss, grads = self.joint_loss(x[batch], y[batch], weights)
-                optimiser.step(grads)
-                total += loss * len(batch)
-            losses.append(total / len(x))
-        return losses
+        return train_epochs(
+            self.parameters(),
+            lambda xb, yb: self.joint_loss(xb, yb, weights),
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            rng=rng,
+            momentum=momentum,
+        )
 
     # --------------------------------------------------------------------------- inference
     def main_proba(self, x: np.ndarray) -> np.ndarray:

@@ -45,8 +45,8 @@ from clustersim.inference.early_exit.kernels import normalized_entropy
 from clustersim.nn.conv import Conv2d
 from clustersim.nn.layers import Flatten, Linear, Module, Params, ReLU, Sequential, Shape, numel
 from clustersim.nn.losses import softmax, softmax_cross_entropy
-from clustersim.nn.optim import SGD
 from clustersim.nn.pool import MaxPool2d
+from clustersim.nn.train import train_epochs
 
 __all__ = [
     "AGGREGATIONS",
@@ -333,18 +333,17 @@ class DDNN:
     ) -> list[float]:
         """SGD with momentum on the joint loss, every device present; per-epoch mean loss."""
         self.set_present(np.ones(len(self.devices), dtype=bool))
-        optimiser = SGD(self.parameters(), lr=lr, momentum=momentum)
-        losses = []
-        for _ in range(epochs):
-            order = rng.permutation(len(x))
-            total = 0.0
-            for start in range(0, len(x), batch_size):
-                batch = order[start : start + batch_size]
-                loss, grads = self.joint_loss(x[batch], y[batch], weights)
-                optimiser.step(grads)
-                total += loss * len(batch)
-            losses.append(total / len(x))
-        return losses
+        return train_epochs(
+            self.parameters(),
+            lambda xb, yb: self.joint_loss(xb, yb, weights),
+            x,
+            y,
+            epochs=epochs,
+            batch_size=batch_size,
+            lr=lr,
+            rng=rng,
+            momentum=momentum,
+        )
 
     # --------------------------------------------------------------------------- inference
     def infer(
