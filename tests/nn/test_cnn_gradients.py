@@ -16,7 +16,7 @@ from clustersim.nn import (
     Sequential,
     softmax_cross_entropy,
 )
-from tests.nn.helpers import assert_gradient
+from tests.nn.helpers import assert_gradient, assert_micro_batch_gradients_sum
 
 
 def _cnn() -> Sequential:
@@ -70,16 +70,6 @@ def test_every_parameter_gradient_matches_finite_differences() -> None:
 
 
 def test_micro_batch_gradients_sum_to_the_full_batch_gradient() -> None:
-    model = _cnn()
     x = np.random.default_rng(2).standard_normal((8, 2, 8, 8))
     labels = np.random.default_rng(3).integers(0, 3, 8)
-    logits, caches = model.forward(x)
-    _, full = model.backward(softmax_cross_entropy(logits, labels)[1], caches)
-    acc = {k: np.zeros_like(v) for k, v in full.items()}
-    for part in np.split(np.arange(8), 4):
-        out, c = model.forward(x[part])
-        _, g = model.backward(softmax_cross_entropy(out, labels[part], normalizer=8)[1], c)
-        for k in acc:
-            acc[k] += g[k]
-    for k in full:
-        np.testing.assert_allclose(acc[k], full[k], rtol=1e-12, atol=1e-15, err_msg=k)
+    assert_micro_batch_gradients_sum(_cnn(), x, labels)

@@ -15,6 +15,7 @@ from clustersim.nn import (
     numerical_gradient,
     softmax_cross_entropy,
 )
+from tests.nn.helpers import assert_micro_batch_gradients_sum
 
 
 def _rng(seed: int = 0) -> np.random.Generator:
@@ -113,19 +114,9 @@ def test_explicit_params_are_the_weights_used() -> None:
 
 
 def test_micro_batch_gradients_sum_to_the_full_batch_gradient() -> None:
-    model = mlp([5, 9, 3], rng=_rng())
     x = _rng(9).standard_normal((8, 5))
     labels = _rng(10).integers(0, 3, 8)
-    logits, caches = model.forward(x)
-    _, full = model.backward(softmax_cross_entropy(logits, labels)[1], caches)
-    acc = {k: np.zeros_like(v) for k, v in full.items()}
-    for part in np.split(np.arange(8), 4):
-        out, c = model.forward(x[part])
-        _, g = model.backward(softmax_cross_entropy(out, labels[part], normalizer=8)[1], c)
-        for k in acc:
-            acc[k] += g[k]
-    for k in full:
-        np.testing.assert_allclose(acc[k], full[k], rtol=1e-12, atol=1e-15)
+    assert_micro_batch_gradients_sum(mlp([5, 9, 3], rng=_rng()), x, labels)
 
 
 def test_sgd_momentum_matches_the_recurrence() -> None:
