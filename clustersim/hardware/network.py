@@ -24,10 +24,18 @@ comes from a heap with one entry per group (its earliest activation or completio
 network keeps a single pending SimPy timeout, at the next instant a flow starts streaming or
 finishes, so the event count grows with distinct instants, not with flows.
 
-**Routes** come from breadth-first searches that are resumed, not restarted: each source keeps
-its search state (parents found so far and the queue) in a cache bounded in memory, and a
-query for a farther destination continues where the last one stopped; a node's neighbours are
-scanned in one vectorised step, so the fan-out of a switch costs one numpy operation.
+Two paths keep the constant small. A single flow (:meth:`FlowNetwork.transfer`, and any group
+of one flow) moves through the same states in scalar steps, with no array operation on one
+element. A batch given consecutive slots is read and written as one block (a slice, not a
+gather). Byte totals are kept per pattern (one vector addition per batch) and spread over
+links and nodes when they are read.
+
+**Routes** (:mod:`clustersim.hardware.routes`) peel off a leaf end (a host on a switch) and
+come from breadth-first searches between the inner nodes that are resumed, not restarted: each
+source keeps its search state (parents found so far and the queue) in a cache bounded in
+memory, and a query for a farther destination continues where the last one stopped; a node's
+neighbours are scanned in one vectorised step, so the fan-out of a switch costs one numpy
+operation.
 
 Always-on metrics: bytes per directed link, bytes sent and received per node, and per node the
 time during which it had an outgoing flow in progress (its communication stream's busy time).
@@ -54,8 +62,11 @@ from clustersim.hardware.routes import RouteFinder
 __all__ = ["FlowNetwork", "FlowPattern"]
 
 _CLOCK_ROUNDING = 4e-16
+_INF = float("inf")
 _PAIR_PATTERN_LIMIT = 65_536
 """Single-flow patterns kept by :meth:`FlowNetwork.transfer` (least recently used dropped)."""
+_PENDING_PATTERN_LIMIT = 4096
+"""Patterns whose bytes may wait to be added to the totals (then all are folded in)."""
 _pattern_ids = itertools.count()
 
 # flow slot states
@@ -84,12 +95,26 @@ class FlowPattern:
     entry_link: np.ndarray
     latency: np.ndarray
     bottleneck: np.ndarray
+    n_real_links: int = 0
     id: int = field(default_factory=lambda: next(_pattern_ids))
 
     @property
     def size(self) -> int:
         """Number of flows."""
         return int(self.src.size)
+
+    @cached_property
+    def single(self) -> tuple[int, int, float, float, list[int]]:
+        """(src, dst, latency, bottleneck, real links) of a one-flow pattern, as Python scalars,
+        for the scalar path of :meth:`FlowNetwork.transfer`."""
+        real = self.entry_link[self.entry_link < self.n_real_links].tolist()
+        return (
+            int(self.src[0]),
+            int(self.dst[0]),
+            float(self.latency[0]),
+            float(self.bottleneck[0]),
+            real,
+        )
 
     @cached_property
     def route_lengths(self) -> np.ndarray:
@@ -208,13 +233,14 @@ class FlowNetwork:
         self._pair_patterns: OrderedDict[tuple[int, int], FlowPattern] = OrderedDict()
         self._init_flow_state(n_links=self._capacity_all.size)
         # always-on metrics
-        self.link_bytes = np.zeros(n_real)
-        self.node_bytes_sent = np.zeros(n_nodes)
-        self.node_bytes_received = np.zeros(n_nodes)
-        self.node_send_busy = np.zeros(n_nodes)
+        self._link_bytes = np.zeros(n_real)
+        self._node_bytes_sent = np.zeros(n_nodes)
+        self._node_bytes_received = np.zeros(n_nodes)
+        self._pending_bytes: dict[int, tuple[FlowPattern, np.ndarray]] = {}
+        """Bytes submitted per flow of each pattern since the totals were last read."""
+        self._send_busy_closed = np.zeros(n_nodes)
         self._sends_in_flight = np.zeros(n_nodes, dtype=np.int64)
-        self._busy_nodes = np.zeros(0, dtype=np.int64)
-        self._busy_clock = 0.0
+        self._send_busy_since = np.zeros(n_nodes)
         self.flows_completed = 0
         self.rate_solves = 0
 
@@ -234,6 +260,8 @@ class FlowNetwork:
         self._f_finish = np.zeros(cap)
         self._f_bottleneck = np.zeros(cap)
         self._free = np.arange(cap - 1, -1, -1, dtype=np.int64)
+        self._slot_ids = np.arange(cap, dtype=np.int64)
+        """0, 1, ...: a batch given consecutive slots holds a view of it (see :meth:`_at`)."""
         self._n_free = cap
         self._pool = np.zeros(1024, dtype=np.int64)
         self._pool_top = 0
@@ -307,6 +335,7 @@ class FlowNetwork:
             entry_link=np.array(entry_link, dtype=np.int64),
             latency=latency,
             bottleneck=bottleneck,
+            n_real_links=self._n_real,
         )
 
     # --------------------------------------------------------------- transfers
@@ -326,27 +355,30 @@ class FlowNetwork:
             raise ValueError("flow sizes must be finite and non-negative")
         now = self.env.now
         event = simpy.Event(self.env)
-        self._account_bytes(pattern, sizes_arr)
+        pending = self._pending_bytes.get(pattern.id)
+        if pending is not None:
+            np.add(pending[1], sizes_arr, out=pending[1])
+        else:
+            if len(self._pending_bytes) >= _PENDING_PATTERN_LIMIT:
+                self._fold_bytes()
+            self._pending_bytes[pattern.id] = (pattern, sizes_arr.copy())
         if pattern.size == 0:
             event.succeed(np.zeros(0))
             return event
-        self._accrue_busy(now)
         src_u, _, src_n, _, _ = pattern._ends_once
-        before = self._sends_in_flight[src_u]
-        self._sends_in_flight[src_u] = before + src_n
-        if (before == 0).any():
-            self._refresh_busy_nodes()
+        self._sends_begin(src_u, src_n, now)
         slots = self._allocate(pattern)
         seq = next(self._batch_seq)
         self._batches[seq] = _Batch(seq, pattern, sizes_arr, slots, now, event, label)
         activate = now + pattern.latency
-        self._f_state[slots] = _LATENT
-        self._f_batch[slots] = seq
-        self._f_index[slots] = pattern.flow_index
-        self._f_activate[slots] = activate
-        self._f_rate[slots] = 0.0
-        self._f_ref_left[slots] = sizes_arr
-        self._f_bottleneck[slots] = pattern.bottleneck
+        at = self._at(slots)
+        self._f_state[at] = _LATENT
+        self._f_batch[at] = seq
+        self._f_index[at] = pattern.flow_index
+        self._f_activate[at] = activate
+        self._f_rate[at] = 0.0
+        self._f_ref_left[at] = sizes_arr
+        self._f_bottleneck[at] = pattern.bottleneck
         self._new_group(_WAITING, slots, float(activate.min()), previous=-1)
         self._update()
         return event
@@ -362,7 +394,40 @@ class FlowNetwork:
             pattern = self._pair_patterns[(s, d)] = self.pattern([s], [d])
             if len(self._pair_patterns) > _PAIR_PATTERN_LIMIT:
                 self._pair_patterns.popitem(last=False)
-        return self.transfer_all(pattern, [size], label)
+        return self._submit_one(pattern, size, label)
+
+    def _submit_one(self, pattern: FlowPattern, size: float, label: str) -> simpy.Event:
+        """:meth:`transfer_all` for a one-flow pattern, in scalar steps."""
+        size = float(size)
+        if not 0.0 <= size < np.inf:
+            raise ValueError("flow sizes must be finite and non-negative")
+        now = self.env.now
+        event = simpy.Event(self.env)
+        src, dst, latency, bottleneck, real_links = pattern.single
+        link_bytes = self._link_bytes
+        for link in real_links:
+            link_bytes[link] += size
+        self._node_bytes_sent[src] += size
+        self._node_bytes_received[dst] += size
+        before = self._sends_in_flight[src]
+        self._sends_in_flight[src] = before + 1
+        if not before:
+            self._send_busy_since[src] = now
+        slots = self._allocate(pattern)
+        seq = next(self._batch_seq)
+        self._batches[seq] = _Batch(seq, pattern, np.array([size]), slots, now, event, label)
+        slot = int(slots[0])
+        activate = now + latency
+        self._f_state[slot] = _LATENT
+        self._f_batch[slot] = seq
+        self._f_index[slot] = 0
+        self._f_activate[slot] = activate
+        self._f_rate[slot] = 0.0
+        self._f_ref_left[slot] = size
+        self._f_bottleneck[slot] = bottleneck
+        self._new_group(_WAITING, slots, activate, previous=-1)
+        self._update()
+        return event
 
     # ------------------------------------------------------------ flow storage
     def _allocate(self, pattern: FlowPattern) -> np.ndarray:
@@ -371,14 +436,25 @@ class FlowNetwork:
         while self._n_free < n:
             self._grow_slots()
         self._n_free -= n
-        slots = self._free[self._n_free : self._n_free + n][::-1].copy()
+        taken = self._free[self._n_free : self._n_free + n]
+        first = int(taken[-1])
+        if n > 1 and int(taken[0]) - first == n - 1 and (np.diff(taken) == -1).all():
+            slots = self._slot_ids[first : first + n]  # consecutive: a view, see _at
+        else:
+            slots = taken[::-1].copy()
         entries = pattern.route_links.size
         if self._pool_top + entries > self._pool.size:
             self._compact_pool(entries)
         base = self._pool_top
         self._pool[base : base + entries] = pattern.route_links
-        self._f_route[slots] = base + pattern.route_starts
-        self._f_hops[slots] = pattern.route_lengths
+        if n == 1:
+            slot = slots[0]
+            self._f_route[slot] = base
+            self._f_hops[slot] = entries
+        else:
+            at = self._at(slots)
+            self._f_route[at] = base + pattern.route_starts
+            self._f_hops[at] = pattern.route_lengths
         self._pool_top += entries
         self._pool_live += entries
         return slots
@@ -386,10 +462,15 @@ class FlowNetwork:
     def _release(self, batch: _Batch) -> None:
         """Give a completed batch's slots back."""
         slots = batch.slots
-        self._f_state[slots] = _FREE
-        self._pool_live -= batch.pattern.route_links.size
         n = slots.size
-        self._free[self._n_free : self._n_free + n] = slots[::-1]
+        self._pool_live -= batch.pattern.route_links.size
+        if n == 1:
+            slot = slots[0]
+            self._f_state[slot] = _FREE
+            self._free[self._n_free] = slot
+        else:
+            self._f_state[self._at(slots)] = _FREE
+            self._free[self._n_free : self._n_free + n] = slots[::-1]
         self._n_free += n
 
     def _grow_slots(self) -> None:
@@ -404,6 +485,7 @@ class FlowNetwork:
             grown[:old] = array
             setattr(self, name, grown)
         self._f_group[old:] = -1
+        self._slot_ids = np.arange(2 * old, dtype=np.int64)
         self._free[self._n_free : self._n_free + old] = np.arange(2 * old - 1, old - 1, -1)
         self._n_free += old
 
@@ -418,6 +500,14 @@ class FlowNetwork:
         self._f_route[live] = np.cumsum(lengths) - lengths
         self._pool = pool
         self._pool_top = int(links.size)
+
+    def _at(self, slots: np.ndarray) -> np.ndarray | slice:
+        """``slots`` as an index into the flow arrays: a slice when they are consecutive (a
+        view of :attr:`_slot_ids`), so a batch's state is written and read as one block."""
+        if slots.base is self._slot_ids and slots.size > 1:
+            first = int(slots[0])
+            return slice(first, first + slots.size)
+        return slots
 
     def _whole_batch(self, slots: np.ndarray) -> _Batch | None:
         """The batch whose slots ``slots`` is (the very array), or None."""
@@ -455,11 +545,14 @@ class FlowNetwork:
         self._groups[gid] = (kind, slots)
         self._group_live[gid] = int(slots.size)
         if previous == -2:
-            self._leave(self._f_group[slots])
+            self._leave(self._f_group[self._at(slots)])
         elif previous >= 0:
             self._leave_one(previous, slots.size)
-        self._f_group[slots] = gid
-        if first_time < np.inf:
+        if slots.size == 1:
+            self._f_group[slots[0]] = gid
+        else:
+            self._f_group[self._at(slots)] = gid
+        if first_time < _INF:
             heapq.heappush(self._heap, (first_time, next(self._heap_seq), gid))
         return gid
 
@@ -519,7 +612,17 @@ class FlowNetwork:
         heap = self._heap
         while heap and heap[0][0] <= horizon:
             _, _, gid = heapq.heappop(heap)
-            if gid not in self._groups:
+            group = self._groups.get(gid)
+            if group is None:
+                continue
+            kind, members = group
+            if members.size == 1:  # one member, never stale (it would have ended the group)
+                slot = members[0]
+                time = self._f_activate[slot] if kind == _WAITING else self._f_finish[slot]
+                if time <= horizon:
+                    (activating if kind == _WAITING else finishing).append((gid, members))
+                else:
+                    heapq.heappush(heap, (float(time), next(self._heap_seq), gid))
                 continue
             members, times = self._next_times(gid)
             due = times <= horizon
@@ -542,7 +645,6 @@ class FlowNetwork:
         now = self.env.now
         # A wake-up lands at now + (due - now), which can miss ``due`` by one rounding step.
         horizon = now + abs(now) * _CLOCK_ROUNDING
-        self._accrue_busy(now)
         while True:
             finishing, activating = self._pop_due(horizon)
             if not (finishing or activating):
@@ -550,26 +652,30 @@ class FlowNetwork:
             touched: set[int] = set()
             completed: list[_Batch] = []
             for gid, part in finishing:
-                completed.extend(self._finish(gid, part, touched))
+                completed.extend(self._finish(gid, part, touched, now))
             joined: list[np.ndarray] = []
             arrives_now = bool(activating) and self._activate(activating, now, touched, joined)
-            if finishing:
-                self._refresh_busy_nodes()
-            for batch in sorted(completed, key=lambda b: b.seq):
+            if len(completed) > 1:
+                completed.sort(key=lambda b: b.seq)
+            for batch in completed:
                 self.flows_completed += batch.pattern.size
-                batch.event.succeed(self._f_finish[batch.slots].copy())
+                batch.event.succeed(self._f_finish[self._at(batch.slots)].copy())
                 del self._batches[batch.seq]
                 self._release(batch)
             if self.sim.tracer.enabled:
                 self.sim.tracer.counter("network", now, {"streaming_flows": self._n_streaming})
-            arrives_now |= self._resolve(touched, joined, now)
+            if touched or joined:
+                arrives_now |= self._resolve(touched, joined, now)
             if not arrives_now:
                 break  # nothing arrives at this very instant: wait for the next one
         self._schedule_wakeup(now)
 
-    def _finish(self, gid: int, slots: np.ndarray, touched: set[int]) -> list[_Batch]:
+    def _finish(self, gid: int, slots: np.ndarray, touched: set[int], now: float) -> list[_Batch]:
         """Mark ``slots`` (members of ``gid``) arrived; return the batches this completes."""
-        self._f_state[slots] = _DONE
+        if slots.size == 1:
+            return self._finish_one(gid, slots, touched, now)
+        at = self._at(slots)
+        self._f_state[at] = _DONE
         self._n_streaming -= slots.size
         _, links = self._routes(slots)
         if links.size:
@@ -581,8 +687,8 @@ class FlowNetwork:
                 touched.update(np.unique(groups[groups >= 0]).tolist())
                 self._l_group[ids[left == 0]] = -1
         self._leave_one(gid, slots.size)
-        self._f_group[slots] = -1
-        seqs = self._f_batch[slots]
+        self._f_group[at] = -1
+        seqs = self._f_batch[at]
         if seqs[0] == seqs[-1] and (seqs == seqs[0]).all():
             parts = [(int(seqs[0]), slots)]
         else:
@@ -603,11 +709,46 @@ class FlowNetwork:
             else:
                 index = self._f_index[due]
                 src_u, src_n = np.unique(batch.pattern.src[index], return_counts=True)
-            self._sends_in_flight[src_u] -= src_n
+            self._sends_end(src_u, src_n, now)
             self._trace_flows(batch, index)
             if batch.n_left == 0:
                 completed.append(batch)
         return completed
+
+    def _finish_one(
+        self, gid: int, slots: np.ndarray, touched: set[int], now: float
+    ) -> list[_Batch]:
+        """:meth:`_finish` for one flow, in scalar steps (no array operation on one element)."""
+        slot = int(slots[0])
+        self._f_state[slot] = _DONE
+        self._n_streaming -= 1
+        count, group = self._l_count, self._l_group
+        for link in self._route_of(slot):
+            left = count[link] - 1
+            count[link] = left
+            g = int(group[link])
+            if g >= 0:
+                touched.add(g)
+                if not left:
+                    group[link] = -1
+        self._leave_one(gid, 1)
+        self._f_group[slot] = -1
+        batch = self._batches[int(self._f_batch[slot])]
+        batch.n_left -= 1
+        index = int(self._f_index[slot])
+        src = int(batch.pattern.src[index])
+        left = int(self._sends_in_flight[src]) - 1
+        self._sends_in_flight[src] = left
+        if not left:
+            self._send_busy_closed[src] += now - self._send_busy_since[src]
+        if self.sim.tracer.enabled:
+            self._trace_flows(batch, np.array([index]))
+        return [batch] if batch.n_left == 0 else []
+
+    def _route_of(self, slot: int) -> list[int]:
+        """The links (and media) of flow ``slot``, in route order."""
+        start = int(self._f_route[slot])
+        return self._pool[start : start + int(self._f_hops[slot])].tolist()
 
     def _activate(
         self,
@@ -622,18 +763,36 @@ class FlowNetwork:
         solo flows they share with), to be solved together with the groups they touch. Returns
         whether a solo flow arrives at this very instant (no bytes, or no route).
         """
-        routed = []
+        routed: list[tuple[int, np.ndarray, np.ndarray | None, np.ndarray | list[int]]] = []
+        count = self._l_count
         for gid, slots in parts:  # every flow's links are counted before any is judged solo
-            self._f_state[slots] = _STREAMING
-            self._f_started[slots] = now
+            if slots.size == 1:  # one flow: scalar steps
+                slot = int(slots[0])
+                self._f_state[slot] = _STREAMING
+                self._f_started[slot] = now
+                self._n_streaming += 1
+                route = self._route_of(slot)
+                for link in route:
+                    count[link] += 1
+                routed.append((gid, slots, None, route))
+                continue
+            at = self._at(slots)
+            self._f_state[at] = _STREAMING
+            self._f_started[at] = now
             self._n_streaming += slots.size
             owner, links = self._routes(slots)
             if links.size:
                 ids, counts = self._link_counts(slots, links)
-                self._l_count[ids] += counts
+                count[ids] += counts
             routed.append((gid, slots, owner, links))
         solo_now = False
         for gid, slots, owner, links in routed:
+            if owner is None:  # one flow, its route as a list
+                if all(count[link] < 2 for link in links):
+                    solo_now |= self._start_one_alone(gid, slots, links, now)
+                    continue
+                owner = np.zeros(len(links), dtype=np.int64)
+                links = np.array(links, dtype=np.int64)
             shared = np.zeros(slots.size, dtype=bool) if links.size == 0 else None
             if shared is None:
                 crowded = self._l_count[links] >= 2
@@ -652,7 +811,7 @@ class FlowNetwork:
                 solo_owner, solo_links = (owner, links) if solo is slots else self._routes(solo)
                 self._l_owner[solo_links] = solo[solo_owner]
                 self._l_group[solo_links] = -1
-                first = float(self._f_finish[solo].min())
+                first = float(self._f_finish[self._at(solo)].min())
                 self._new_group(_SOLO, solo, first, previous=gid)
                 solo_now |= first <= now
             if solo is not slots:
@@ -700,14 +859,31 @@ class FlowNetwork:
             arrives_now |= first <= now
         return arrives_now
 
+    def _start_one_alone(self, gid: int, slots: np.ndarray, route: list[int], now: float) -> bool:
+        """One flow alone on its ``route`` streams at its bottleneck (a solo group of its own);
+        True if it arrives at this very instant."""
+        slot = int(slots[0])
+        rate = self._f_bottleneck[slot]
+        self._f_ref_time[slot] = now
+        self._f_rate[slot] = rate
+        finish = now if rate == np.inf else now + float(self._f_ref_left[slot] / rate)
+        self._f_finish[slot] = finish
+        owner, group = self._l_owner, self._l_group
+        for link in route:
+            owner[link] = slot
+            group[link] = -1
+        self._new_group(_SOLO, slots, finish, previous=gid)
+        return finish <= now
+
     def _start_alone(self, slots: np.ndarray, now: float) -> None:
         """Flows that just started with their links to themselves stream at their bottleneck."""
-        rates = self._f_bottleneck[slots]
-        self._f_ref_time[slots] = now
-        self._f_rate[slots] = rates
+        at = self._at(slots)
+        rates = self._f_bottleneck[at]
+        self._f_ref_time[at] = now
+        self._f_rate[at] = rates
         with np.errstate(divide="ignore", invalid="ignore"):
-            duration = np.where(np.isinf(rates), 0.0, self._f_ref_left[slots] / rates)
-        self._f_finish[slots] = now + duration
+            duration = np.where(np.isinf(rates), 0.0, self._f_ref_left[at] / rates)
+        self._f_finish[at] = now + duration
 
     def _set_rates(self, slots: np.ndarray, rates: np.ndarray, now: float) -> None:
         """Give ``slots`` their new rates; flows whose rate holds keep their finish time."""
@@ -741,8 +917,8 @@ class FlowNetwork:
                     heapq.heappush(heap, (float(times.min()), next(self._heap_seq), gid))
             else:
                 break
-        next_time = heap[0][0] if heap else np.inf
-        if next_time == self._wake_time or next_time == np.inf:
+        next_time = heap[0][0] if heap else _INF
+        if next_time == self._wake_time or next_time == _INF:
             return
         self._wake_time = next_time
         self._wake_generation += 1
@@ -757,34 +933,82 @@ class FlowNetwork:
         self._update()
 
     # ----------------------------------------------------------------- metrics
+    @property
+    def link_bytes(self) -> np.ndarray:
+        """Bytes that crossed each directed link (media are not links).
+
+        The totals at the moment of reading: read the property again after more transfers
+        (the bytes of a batch are added to it when it is read, see :meth:`_fold_bytes`).
+        """
+        self._fold_bytes()
+        return self._link_bytes
+
+    @property
+    def node_bytes_sent(self) -> np.ndarray:
+        """Bytes each node sent."""
+        self._fold_bytes()
+        return self._node_bytes_sent
+
+    @property
+    def node_bytes_received(self) -> np.ndarray:
+        """Bytes each node received."""
+        self._fold_bytes()
+        return self._node_bytes_received
+
+    def _fold_bytes(self) -> None:
+        """Add the bytes submitted per pattern since the last read to the totals.
+
+        A batch only adds its sizes to its pattern's running sum (one vector addition); the
+        scatter over links and nodes happens once per pattern when the totals are read, so a
+        collective that reuses one pattern for thousands of steps pays it once.
+        """
+        for pattern, sizes in self._pending_bytes.values():
+            self._account_bytes(pattern, sizes)
+        self._pending_bytes.clear()
+
     def _account_bytes(self, pattern: FlowPattern, sizes: np.ndarray) -> None:
         """Add a batch's bytes to the per-link and per-node totals (media are not links)."""
         if pattern.entry_flow.size:
             links, local = pattern._links_once
             per_link = np.bincount(local, weights=sizes[pattern.entry_flow], minlength=links.size)
             real = links < self._n_real
-            self.link_bytes[links[real]] += per_link[real]
+            self._link_bytes[links[real]] += per_link[real]
         if pattern.size:
             src_u, src_i, _, dst_u, dst_i = pattern._ends_once
-            self.node_bytes_sent[src_u] += np.bincount(src_i, weights=sizes, minlength=src_u.size)
-            self.node_bytes_received[dst_u] += np.bincount(
+            self._node_bytes_sent[src_u] += np.bincount(src_i, weights=sizes, minlength=src_u.size)
+            self._node_bytes_received[dst_u] += np.bincount(
                 dst_i, weights=sizes, minlength=dst_u.size
             )
 
-    def _refresh_busy_nodes(self) -> None:
-        """Recompute the nodes with a send in flight (after some count reached or left zero)."""
-        self._busy_nodes = np.flatnonzero(self._sends_in_flight > 0)
+    @property
+    def node_send_busy(self) -> np.ndarray:
+        """Per node, the time during which it had an outgoing flow in progress, seconds.
 
-    def _accrue_busy(self, now: float) -> None:
-        """Add the time since the last change to every node with a send in flight.
-
-        Called before the set of in-flight sends changes, so ``node_send_busy`` is the exact
-        measure of the union of each node's send intervals, however they overlap.
+        The exact measure of the union of each node's send intervals, however they overlap:
+        a node's busy interval opens when its first send starts and closes when its last one
+        ends, so the cost of keeping it is one update per interval, not one per event.
         """
-        elapsed = now - self._busy_clock
-        if elapsed > 0 and self._busy_nodes.size:
-            self.node_send_busy[self._busy_nodes] += elapsed
-        self._busy_clock = now
+        busy = self._send_busy_closed.copy()
+        open_ = self._sends_in_flight > 0
+        busy[open_] += self.env.now - self._send_busy_since[open_]
+        return busy
+
+    def _sends_begin(self, nodes: np.ndarray, counts: np.ndarray, now: float) -> None:
+        """``counts[i]`` sends of ``nodes[i]`` started (distinct nodes)."""
+        before = self._sends_in_flight[nodes]
+        self._sends_in_flight[nodes] = before + counts
+        opening = before == 0
+        if opening.any():
+            self._send_busy_since[nodes[opening]] = now
+
+    def _sends_end(self, nodes: np.ndarray, counts: np.ndarray, now: float) -> None:
+        """``counts[i]`` sends of ``nodes[i]`` ended (distinct nodes)."""
+        after = self._sends_in_flight[nodes] - counts
+        self._sends_in_flight[nodes] = after
+        closing = after == 0
+        if closing.any():
+            closed = nodes[closing]
+            self._send_busy_closed[closed] += now - self._send_busy_since[closed]
 
     def _trace_flows(self, batch: _Batch, index: np.ndarray) -> None:
         """Spans for the flows ``index`` (positions in the batch's pattern) that just arrived."""
@@ -817,9 +1041,3 @@ class FlowNetwork:
                 float(self._f_finish[slots[flow]]),
                 {"to": self.nodes[int(p.dst[flow])], "bytes": float(batch.sizes[flow])},
             )
-
-
-def _joined(parts: list[np.ndarray]) -> np.ndarray:
-    if not parts:
-        return np.zeros(0, dtype=np.int64)
-    return parts[0] if len(parts) == 1 else np.unique(np.concatenate(parts))

@@ -84,19 +84,42 @@ class RouteFinder:
         return parents
 
     def route(self, src: int, dst: int) -> list[int]:
-        """Directed link indices from ``src`` to ``dst``; an InputError if none connects them."""
-        parents = self._parents_reaching(src, dst)
-        if parents[dst] < 0:
+        """Directed link indices from ``src`` to ``dst``; an InputError if none connects them.
+
+        An end with a single neighbour (a host on a switch, a leaf of a tree) is peeled off
+        first: every path from or to it crosses that neighbour, and the search from the source
+        finds the rest of the route exactly as a search from the neighbour does (the leaf
+        discovers nothing else), so the route is the same while only the inner nodes (the
+        switches, whose searches are shared by all their hosts) are ever searched.
+        """
+        if src == dst:
+            return []
+        neighbours, link_of = self._neighbours, self._link_of
+        head: list[int] = []
+        tail: list[int] = []
+        a, b = src, dst
+        # once per end: a single neighbour that is a leaf itself closes a two-node component
+        if neighbours[a].size == 1:
+            nxt = int(neighbours[a][0])
+            head.append(link_of[(a, nxt)])
+            a = nxt
+        if a != b and neighbours[b].size == 1:
+            prev = int(neighbours[b][0])
+            tail.append(link_of[(prev, b)])
+            b = prev
+        if a == b:
+            return head + tail
+        parents = self._parents_reaching(a, b)
+        if parents[b] < 0:
             raise InputError(
                 f"no route from {self.nodes[src]} to {self.nodes[dst]}: the topology does not "
                 "connect them"
             )
         hops: list[int] = []
-        node = dst
-        link_of = self._link_of
-        while node != src:
+        node = b
+        while node != a:
             prev = int(parents[node])
             hops.append(link_of[(prev, node)])
             node = prev
         hops.reverse()
-        return hops
+        return head + hops + tail

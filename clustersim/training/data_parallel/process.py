@@ -141,9 +141,9 @@ class DataParallelRun:
         """The gradient exchange: each bucket once every worker has produced it, one after
         another (one communication stream); then the update's learning rate and evaluation."""
         layout = self.layout
-        sent = self.cluster.network.node_bytes_sent
+        network = self.cluster.network
         for k in range(layout.iterations):
-            before = float(sent.sum())
+            before = float(network.node_bytes_sent.sum())
             for b in range(len(layout.buckets)):
                 yield self.event("ready", k, b)
                 if b == 0 and self.trainer is not None:
@@ -163,7 +163,7 @@ class DataParallelRun:
                     {"iteration": k},
                 )
                 self._events.pop(("ready", k, b), None)
-            self.bytes_per_iteration[k] = float(sent.sum()) - before
+            self.bytes_per_iteration[k] = float(network.node_bytes_sent.sum()) - before
             if self.trainer is not None:
                 self.trainer.apply(
                     learning_rate(self.params, k, layout.workers, layout.iterations_per_epoch)
