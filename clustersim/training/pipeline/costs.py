@@ -8,7 +8,9 @@ one micro-batch on one stage.
   Parallelism", NeurIPS 2019, §2.3): the bubble is ``O((K-1)/(M+K-1))`` of the time,
   "negligible when M >= 4 x K". With balanced stages and free communication it is exactly
   that fraction: the minibatch takes ``(M+K-1)·(t_f+t_b)`` and each device is busy
-  ``M·(t_f+t_b)`` of it.
+  ``M·(t_f+t_b)`` of it. With stages of their own times, and activation and gradient transfers
+  between them, each phase is a flow shop whose machines are the stages and the boundaries
+  (:func:`flow_shop_makespan`, :func:`unbalanced_flush_time`).
 * 1F1B (Narayanan et al., "Efficient Large-Scale Language Model Training on GPU Clusters
   Using Megatron-LM", SC 2021, §2.2.1): bubble time ``(p-1)·(t_f+t_b)``, ideal time
   ``m·(t_f+t_b)``, "bubble time fraction" ``(p-1)/m`` *of the ideal time*; as a fraction of
@@ -29,9 +31,12 @@ one micro-batch on one stage.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 __all__ = [
     "bubble_fraction",
     "bubble_over_ideal_fraction",
+    "flow_shop_makespan",
     "gpipe_bubble_fraction",
     "in_flight_microbatches",
     "interleaved_bubble_over_ideal_fraction",
@@ -100,24 +105,47 @@ def pipeline_flush_time(schedule: str, p: int, m: int, stage_time: float, v: int
     return m * stage_time * (1.0 + bubble_over_ideal_fraction(schedule, p, m, v))
 
 
+def flow_shop_makespan(times: Sequence[float], m: int) -> float:
+    """Makespan of ``m`` identical jobs through machines in series, ``Σ_i p_i + (m-1)·max_i p_i``.
+
+    Each machine takes the jobs in the same order, one at a time, and a job starts on machine
+    ``i`` when it has left machine ``i-1`` and machine ``i`` has finished the job before it:
+    ``C(i, j) = max(C(i-1, j), C(i, j-1)) + p_i``, the completion-time recurrence of a
+    permutation flow shop (Pinedo, "Scheduling: Theory, Algorithms, and Systems", §6.1). Its
+    value is the longest monotone path through the machines x jobs grid, and with identical
+    jobs the longest one visits every machine once and spends the other ``m-1`` jobs on the
+    slowest machine.
+    """
+    if m < 1:
+        raise ValueError(f"a flow shop needs at least one job, got m={m}")
+    return float(sum(times) + (m - 1) * max(times, default=0.0))
+
+
 def unbalanced_flush_time(
     schedule: str,
     forward: list[float],
     backward: list[float],
     m: int,
     v: int = 1,
+    transfers: Sequence[tuple[float, float]] | None = None,
 ) -> float:
-    """Time from the first forward to the flush for the stages given, communication free.
+    """Time from the first forward to the flush for the stages given.
 
     ``forward[d]`` and ``backward[d]`` are device ``d``'s seconds of one micro-batch (all its
-    chunks; recomputation counted in the backward).
+    chunks; recomputation counted in the backward). ``transfers[u]`` (naive and GPipe only;
+    None: communication free) is the (forward, backward) time of one micro-batch's activation
+    from device ``u`` to ``u+1`` and of its gradient back, latency included: the runtime sends
+    one message at a time per (sender, receiver) pair, in order, and never blocks compute, so a
+    boundary is a machine of its own.
 
-    * naive: one micro-batch at a time, ``m·Σ_d (f_d + b_d)``.
-    * GPipe: the forward phase is a flow shop of ``m`` identical jobs through the devices, which
-      takes ``Σ_d f_d + (m-1)·max_d f_d`` (Johnson's two-machine argument, extended: the
-      slowest machine paces every job after the first), and so is the backward phase in
-      reverse order, which starts when the last forward leaves the last device:
-      ``Σ f + (m-1)·max f + Σ b + (m-1)·max b``.
+    * naive: one micro-batch at a time through everything and back,
+      ``m·(Σ_d (f_d + b_d) + Σ_u (x^f_u + x^b_u))``.
+    * GPipe: the forward phase is a flow shop of ``m`` identical jobs through the devices and
+      the boundaries between them, ``f_0, x^f_0, f_1, ..., f_{K-1}``
+      (:func:`flow_shop_makespan`: ``Σ f + Σ x^f + (m-1)·max(f, x^f)``), and so is the
+      backward phase in reverse order, ``b_{K-1}, x^b_{K-2}, ..., b_0``, which starts when the
+      last forward leaves the last device (GPipe, Huang et al. NeurIPS 2019, Fig. 2c). Exact
+      when no two boundaries share a link (each phase drives one direction of each boundary).
     * 1F1B: ``Σ_d (f_d + b_d) + (m-1)·max_d (f_d + b_d)`` (for balanced stages
       ``(m+p-1)·(t_f+t_b)``, Narayanan et al. SC 2021 §2.2.1). Exact when the slowest device
       is the last one, which alternates forwards and backwards without idling once the first
@@ -126,14 +154,26 @@ def unbalanced_flush_time(
     * interleaved 1F1B: the slowest device's time in the balanced formula,
       ``(m + (p-1)/v)·max_d (f_d + b_d)`` (SC 2021 §2.2.2; an upper bound when unbalanced).
 
-    With balanced stages every case is :func:`pipeline_flush_time`.
+    With balanced stages and no transfers every case is :func:`pipeline_flush_time`.
     """
     p = len(forward)
     total = [f + b for f, b in zip(forward, backward, strict=True)]
+    if transfers is not None:
+        if schedule not in ("naive", "gpipe"):
+            raise ValueError(f"transfers are priced for naive and gpipe only, not {schedule!r}")
+        if len(transfers) != p - 1:
+            raise ValueError(f"{p} devices have {p - 1} boundaries, got {len(transfers)} transfers")
+    moves = list(transfers) if transfers is not None else [(0.0, 0.0)] * (p - 1)
     if schedule == "naive":
-        return m * sum(total)
+        return m * (sum(total) + sum(x + y for x, y in moves))
     if schedule == "gpipe":
-        return sum(forward) + (m - 1) * max(forward) + sum(backward) + (m - 1) * max(backward)
+        ahead = [t for d in range(p) for t in (forward[d], *(moves[d][:1] if d < p - 1 else ()))]
+        back = [
+            t
+            for d in range(p - 1, -1, -1)
+            for t in (backward[d], *((moves[d - 1][1],) if d else ()))
+        ]
+        return flow_shop_makespan(ahead, m) + flow_shop_makespan(back, m)
     if schedule == "1f1b":
         return sum(total) + (m - 1) * max(total)
     if schedule == "interleaved_1f1b":

@@ -29,9 +29,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+import numpy as np
+
 from clustersim.collectives.allreduce import allreduce_time
 from clustersim.hardware.cluster import Cluster
-from clustersim.kinds.contract import Outcome, Work, WorkloadKind
+from clustersim.hardware.maxmin import max_min_rates
+from clustersim.kinds.contract import AnalyticNote, Outcome, Work, WorkloadKind
 from clustersim.training.data_parallel import kind as data_parallel
 from clustersim.training.pipeline import costs
 from clustersim.training.pipeline.baseline import data_parallel_prediction, data_parallel_run
@@ -53,6 +56,8 @@ __all__ = [
     "PipelineParams",
     "PipelinePlan",
     "analytic",
+    "analytic_notes",
+    "boundary_transfers",
     "estimate",
     "prepare",
     "simulate",
@@ -245,15 +250,16 @@ def _pipedream_analytic(plan: PipelinePlan) -> dict[str, Any]:
     return out
 
 
-def _position_times(plan: PipelinePlan, d: int) -> tuple[float, float, float]:
-    """(forward, backward, total) seconds of one micro-batch on position ``d``: every pass of
-    its chunks, split ``t`` ways, plus the tensor-parallel all-reduces of each layer's output;
-    the recomputation counts in the backward, ``total`` in pass order."""
+def _position_times(plan: PipelinePlan, d: int) -> tuple[float, float, float, float]:
+    """(forward, backward, total, compute) seconds of one micro-batch on position ``d``: every
+    pass of its chunks, split ``t`` ways, plus the tensor-parallel all-reduces of each layer's
+    output; the recomputation counts in the backward, ``total`` in pass order, ``compute`` is
+    the passes alone (what the bubble counts as busy)."""
     cluster, params, layout = plan.cluster, plan.params, plan.layout
     p, t = layout.p, layout.t
     dev = cluster.devices[layout.groups[d][0][0]]
     tp_ranks = layout.groups[d][0]
-    forward = backward = total = 0.0
+    forward = backward = total = busy = 0.0
     for spec in (s for s in layout.stages if s.index % p == d):
         passes = [(spec.fwd_flops, spec.fwd_bytes, True), (spec.bwd_flops, spec.bwd_bytes, False)]
         if params.recompute:
@@ -271,32 +277,76 @@ def _position_times(plan: PipelinePlan, d: int) -> tuple[float, float, float]:
                     for a in spec.act_bytes
                 )
             total = total + compute + comm
+            busy += compute
             if is_forward:
                 forward += compute + comm
             else:
                 backward += compute + comm
-    return forward, backward, total
+    return forward, backward, total, busy
+
+
+def boundary_transfers(plan: PipelinePlan) -> list[tuple[float, float]]:
+    """Per boundary between positions ``u`` and ``u+1`` (one chunk per device): the seconds of
+    one micro-batch's activation going forward and of its gradient coming back.
+
+    Every replica and tensor-parallel rank of a position sends its slice at the same instant
+    (they run in step), so the boundary's flows are priced together: each at its max-min fair
+    share of the links it crosses (:func:`~clustersim.hardware.maxmin.max_min_rates`, the
+    network's own allocation), taking its route's latency plus its bytes over that rate; the
+    boundary takes as long as its slowest flow. Alone on its route a flow takes exactly
+    ``latency + bytes / bandwidth``, as the FlowNetwork moves it.
+    """
+    cluster, layout = plan.cluster, plan.layout
+    net = cluster.network
+    capacity = np.concatenate([net.capacity, net.medium_capacity])
+    out = []
+    for u in range(layout.p - 1):
+        senders = cluster.rank_indices([name for group in layout.groups[u] for name in group])
+        receivers = cluster.rank_indices([name for group in layout.groups[u + 1] for name in group])
+        times = []
+        for size, src, dst in (
+            (layout.stages[u].out_bytes / layout.t, senders, receivers),
+            (layout.stages[u + 1].input_bytes / layout.t, receivers, senders),
+        ):
+            pattern = net.pattern(src, dst)
+            rates = max_min_rates(pattern.entry_flow, pattern.entry_link, pattern.size, capacity)
+            with np.errstate(divide="ignore"):
+                stream = np.where(np.isinf(rates), 0.0, size / rates)
+            times.append(float((pattern.latency + stream).max()))
+        out.append((times[0], times[1]))
+    return out
 
 
 def _flush_analytic(plan: PipelinePlan) -> dict[str, Any]:
     """Synchronous schedules: the flush of the stages given, then the gradient sync.
 
-    The bubble is the idle share of the devices over that flush: ``1 - m·Σ_d t_d / (p·T)``,
-    which is ``(p-1)/(m+p-1)`` for balanced stages (GPipe §2.3) and larger when they are not.
+    The bubble is the idle share of the devices over that flush: ``1 - m·Σ_d c_d / (p·T)``
+    with ``c_d`` a position's compute alone (its tensor-parallel all-reduces count as idle, as
+    in the run), which is ``(p-1)/(m+p-1)`` for balanced stages and free communication (GPipe
+    §2.3) and larger when they are not. Naive and GPipe price the activation and gradient transfers
+    between the stages (:func:`boundary_transfers`) as machines of their flow shop
+    (:func:`~clustersim.training.pipeline.costs.unbalanced_flush_time`); 1F1B and interleaved
+    1F1B leave them out (a lower bound of the run, departing by the transfers that are not
+    overlapped).
     """
     cluster, params, layout = plan.cluster, plan.params, plan.layout
     m, p, v, t = params.microbatches, layout.p, layout.v, layout.t
     name = params.schedule
     times = [_position_times(plan, d) for d in range(p)]
-    forward = [f for f, _, _ in times]
-    backward = [b for _, b, _ in times]
-    if len(set(times)) == 1:  # balanced: the papers' closed forms, as they are written
+    forward = [x[0] for x in times]
+    backward = [x[1] for x in times]
+    transfers = boundary_transfers(plan) if name in ("naive", "gpipe") else []
+    moving = any(x > 0 or y > 0 for x, y in transfers)
+    comm_free = all(x[2] == x[3] for x in times)  # no tensor-parallel all-reduce either
+    if len(set(times)) == 1 and not moving and comm_free:  # the papers' closed forms
         flush = costs.pipeline_flush_time(name, p, m, times[0][2], v)
         bubble = costs.bubble_fraction(name, p, m, v)
         over_ideal = costs.bubble_over_ideal_fraction(name, p, m, v)
     else:
-        flush = costs.unbalanced_flush_time(name, forward, backward, m, v)
-        busy = m * (sum(forward) + sum(backward))
+        flush = costs.unbalanced_flush_time(
+            name, forward, backward, m, v, transfers if moving else None
+        )
+        busy = m * sum(x[3] for x in times)
         bubble = (p * flush - busy) / (p * flush) if flush > 0 else 0.0
         over_ideal = (p * flush - busy) / busy if busy > 0 else 0.0
     sync = 0.0
@@ -337,6 +387,72 @@ def analytic(plan: PipelinePlan) -> dict[str, Any]:
         }
     )
     return out
+
+
+def analytic_notes(plan: PipelinePlan) -> dict[str, AnalyticNote]:
+    """What the analytic column rests on, for the table: the flush's flow shop or PipeDream's
+    steady state, what each assumes, and the effect the simulation adds."""
+    params, layout = plan.params, plan.layout
+    if params.schedule == "pipedream":
+        if layout.steady is None:
+            dp = AnalyticNote(
+                "one stage: the data_parallel kind's prediction (all-reduce overlapping the "
+                "backward pass)",
+                departs="contention",
+            )
+            return {"time_per_minibatch_s": dp, "throughput_samples_per_s": dp}
+        steady = layout.steady
+        assumes = (
+            "each link direction carries every flow routed over it, spread over the period; a "
+            "replicated stage's all-reduce round is stretched by 1 + ρ (ρ: its busiest link's "
+            "share of activations, at most 1). Where the sync paces a stage its replicas run in "
+            "lock step, and their bursts stall the all-reduce's steps longer than that "
+            "(sync_round_s_per_stage, sync_wait_fraction_per_stage)"
+        )
+        period = (
+            "b / period, period = max(compute/r, sync/r, link loads, channels, in-flight "
+            f"window) [Narayanan et al. SOSP 2019 §3.1-3.2]: here {steady.bottleneck}"
+        )
+        return {
+            "throughput_samples_per_s": AnalyticNote(period, assumes, "contention"),
+            "time_per_minibatch_s": AnalyticNote(
+                "M·b / throughput (the analytic one)", assumes, "contention"
+            ),
+            "bubble_fraction": AnalyticNote(
+                "1 - Σ_d c_d / (devices · period): the stages waiting for the bottleneck",
+                assumes,
+                "contention",
+            ),
+        }
+    if params.schedule in ("naive", "gpipe"):
+        flush = (
+            "a flow shop of the stages and of the activation and gradient transfers between "
+            "them, Σp + (M-1)·max p forward and again backward [Huang et al. NeurIPS 2019 Fig. "
+            "2c; Pinedo, Scheduling §6.1]"
+            if params.schedule == "gpipe"
+            else "M·(Σ_d t_d + Σ_u x_u): one micro-batch at a time, transfers included"
+        )
+        assumes = (
+            "a boundary's flows (every replica and tensor-parallel rank, in step) priced "
+            "together at their max-min shares; no two boundaries, and no gradient all-reduce, "
+            "sharing a link; the gradient all-reduce after the flush priced alone"
+        )
+    else:
+        flush = (
+            "Σ_d t_d + (M-1)·max t [Narayanan et al. SC 2021 §2.2.1]"
+            if params.schedule == "1f1b"
+            else "(M + (p-1)/v)·max t [Narayanan et al. SC 2021 §2.2.2]"
+        )
+        assumes = "free communication between the stages; the gradient all-reduce priced alone"
+    departs = "contention" if params.schedule in ("naive", "gpipe") else "transfers"
+    return {
+        "time_per_minibatch_s": AnalyticNote(
+            f"flush + gradient sync, flush = {flush}", assumes, departs
+        ),
+        "bubble_fraction": AnalyticNote(
+            "1 - M·Σ_d c_d / (p·flush), c_d a position's compute", assumes, departs
+        ),
+    }
 
 
 # ------------------------------------------------------------------------------------ estimate
@@ -441,8 +557,9 @@ def _details() -> list[str]:
         "gpipe bubble (K-1)/(M+K-1) [Huang et al. NeurIPS 2019 §2.3]",
         "1f1b bubble (p-1)/m of ideal time; interleaved (p-1)/(v·m) [Narayanan et al. SC 2021 "
         "§2.2]",
-        "flush with unbalanced stages: gpipe Σf+(M-1)max f+Σb+(M-1)max b (flow shop), 1f1b "
-        "Σt+(M-1)max t",
+        "flush of the stages given: gpipe a flow shop of the stages and the transfers between "
+        "them, Σp+(M-1)max p forward and again backward [Pinedo, Scheduling §6.1]; naive "
+        "M·(Σt+Σx); 1f1b Σt+(M-1)max t (transfers left out)",
         "pipedream: period = max(compute/r, sync/r, link loads, channels, in-flight window), the "
         "runtime overlapping transfers [Narayanan et al. SOSP 2019 §3.1-3.2]; planner: branch "
         "and bound over that model",
@@ -458,4 +575,5 @@ KIND = WorkloadKind(
     analytic=analytic,
     details=_details,
     estimate=estimate,
+    analytic_notes=analytic_notes,
 )

@@ -37,7 +37,8 @@ of each group replays the numerics at the instant the op completes.
 
 :func:`run_layout` builds the op lists of a :class:`~clustersim.training.pipeline.layout.Layout`,
 runs them to the end and measures the run (time per minibatch, throughput, bubbles, memory,
-weight versions, traffic, where the device time went).
+weight versions, traffic, where the device time went; for PipeDream, how long each stage's
+weight-sync rounds took and how long its replicas waited for them).
 """
 
 from __future__ import annotations
@@ -76,6 +77,7 @@ class WorkerStats:
     last_op_end: float = 0.0
     finished: float = 0.0
     intervals: list[tuple[float, float]] = field(default_factory=list)
+    sync_waits: list[tuple[float, float]] = field(default_factory=list)
     weight_versions: int = 1
 
 
@@ -189,6 +191,8 @@ class PipelineRun:
         self.workers: list[WorkerStats] = []
         self.completions: dict[int, float] = {}
         """Micro-batch id -> time its backward pass left virtual stage 0."""
+        self.rounds: list[list[tuple[float, float]]] = [[] for _ in groups]
+        """Async mode, per position: (start, end) of each weight-sync round of tp rank 0."""
         self.stage_of_position = [
             [s.index for s in stages if s.index % self.p == d] for d in range(self.p)
         ]
@@ -350,6 +354,8 @@ class PipelineRun:
                     start = env.now
                     yield self._rendezvous.event(("round", d, j, rounds_done - 2))
                     stats.data_parallel_s += env.now - start
+                    if env.now > start:
+                        stats.sync_waits.append((start, env.now))
                 if self.recompute:
                     self._track_memory(stats.device, 0.0, transient)
                     yield from self._layers_pass(
@@ -422,8 +428,10 @@ class PipelineRun:
             if not previous.triggered:
                 yield previous
         ranks = [self.groups[d][rr][j] for rr in participants]
+        start = self.env.now
         yield from allreduce(self.cluster, ranks, self._position_params(d), self.algorithm)
         if j == 0:
+            self.rounds[d].append((start, self.env.now))
             for s in self.stage_of_position[d]:
                 self.version[s] += 1
                 if self.replay is not None:
@@ -572,6 +580,8 @@ def run_layout(
     }
     if layout.mode == "flush":
         metrics.update(_time_fractions(workers, end))
+    else:
+        metrics.update(_sync_metrics(run, by_position, t0, t1))
     metrics.update(
         {
             "plan": notation(layout.replicas)
@@ -591,6 +601,28 @@ def run_layout(
             else replay.check_stashing()
         )
     return Outcome(metrics=metrics, checks=checks)
+
+
+def _sync_metrics(
+    run: PipelineRun, by_position: list[list[WorkerStats]], t0: float, t1: float
+) -> dict[str, list[float]]:
+    """PipeDream: how each stage's weight synchronisation went over the measured window.
+
+    ``sync_round_s_per_stage``: the mean duration of a stage's all-reduce rounds, first step
+    to last, of the rounds that ended inside the window (all of them if none did; 0 for a
+    stage with one replica), to compare with the all-reduce alone (``Layout.steady.sync_s``).
+    ``sync_wait_fraction_per_stage``: the share of the window the stage's replicas spent
+    waiting for a round before a backward (one round of staleness, :class:`PipelineRun`); a
+    large share says the synchronisation, not compute or links, paces the stage.
+    """
+    span = t1 - t0
+    rounds, waits = [], []
+    for d, ws in enumerate(by_position):
+        done = run.rounds[d]
+        inside = [(a, b) for a, b in done if t0 < b <= t1] or done
+        rounds.append(sum(b - a for a, b in inside) / len(inside) if inside else 0.0)
+        waits.append(sum(_window_busy(w.sync_waits, t0, t1) for w in ws) / (len(ws) * span))
+    return {"sync_round_s_per_stage": rounds, "sync_wait_fraction_per_stage": waits}
 
 
 def _stage_compute(

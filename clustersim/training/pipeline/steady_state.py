@@ -36,6 +36,21 @@ everything routed over it, so this model prices, per micro-batch (``r_d`` replic
 The period is the largest of these terms; throughput is ``b / period`` samples per second. The
 terms are upper bounds of what overlap can hide, so the simulation of a plan agrees with its
 period when enough micro-batches are in flight; :func:`warmups` sizes that window.
+
+**Where it is not the run (issue 16, open).** The sync term assumes that the activations a
+replicated stage's all-reduce shares its links with are spread over the period. When the
+synchronisation paces the stage, they are not: every replica waits for the same round, so all
+of them start their next backward and forward at its end and send their activations in one
+burst, and the gradients of that burst come back as a stream. The all-reduce's ring advances
+one step at a time, each step as slow as its slowest edge, so a burst on one of its links (12
+activations sharing AlexNet 15-1's last inbound NIC on Cluster-A: the ring's edge gets 1/13 of
+it) and the stream on another (the same server's outbound NIC) each stall every edge, one after
+the other, where this model lets a link's idle time absorb them. Measured on that plan: rounds
+back to back, 71.7 ms each against 15.9 ms alone (this model: at most 2x), the replicas waiting
+for them half of the time, 16 % below the predicted throughput, though no link is busier than
+the model says (the inbound NIC 80 % of the time). The run reports it
+(``sync_round_s_per_stage``, ``sync_wait_fraction_per_stage``, :mod:`.process`); a cost model
+of that regime needs the phases of the bursts within a round, not only their bytes.
 """
 
 from __future__ import annotations

@@ -35,6 +35,26 @@ def test_flush_time() -> None:
     assert c.pipeline_flush_time("naive", 4, 8, 1.0) == pytest.approx(32.0)
 
 
+def test_flow_shop_with_transfers_hand_values() -> None:
+    """The completion-time recurrence C(i, j) = max(C(i-1, j), C(i, j-1)) + p_i by hand: three
+    jobs through machines of 1, 3 and 1 s finish at 5, 8 and 11 s (the slow middle machine,
+    a transfer, paces the last two)."""
+    assert c.flow_shop_makespan([1.0, 3.0, 1.0], 3) == pytest.approx(11.0)
+    assert c.flow_shop_makespan([2.0], 4) == pytest.approx(8.0)
+    # GPipe: forward machines f0, x0, f1 = 1, 0.5, 1; backward b1, x0', b0 = 2, 0.25, 2
+    gpipe = c.unbalanced_flush_time("gpipe", [1.0, 1.0], [2.0, 2.0], 3, transfers=[(0.5, 0.25)])
+    assert gpipe == pytest.approx((2.5 + 2 * 1.0) + (4.25 + 2 * 2.0))
+    # naive: one micro-batch at a time, every transfer on the path
+    naive = c.unbalanced_flush_time("naive", [1.0, 1.0], [2.0, 2.0], 3, transfers=[(0.5, 0.25)])
+    assert naive == pytest.approx(3 * (6.0 + 0.75))
+    # free transfers: the communication-free flow shop, and with balanced stages (m+K-1)·t
+    assert c.unbalanced_flush_time(
+        "gpipe", [1.0] * 4, [2.0] * 4, 4, transfers=[(0.0, 0.0)] * 3
+    ) == pytest.approx(c.pipeline_flush_time("gpipe", 4, 4, 3.0))
+    with pytest.raises(ValueError, match="naive and gpipe only"):
+        c.unbalanced_flush_time("1f1b", [1.0, 1.0], [2.0, 2.0], 3, transfers=[(0.5, 0.25)])
+
+
 def test_gpipe_table_2_transformer_speedups() -> None:
     """GPipe Table 2 (lecture notes): transformer throughput at M=32 normalised to K=2, M=1 is
     1.8, 3.4, 6.3 for K = 2, 4, 8. With balanced stages the bubble formula bounds it from

@@ -61,7 +61,9 @@ def test_unbalanced_1f1b_equals_its_closed_form_when_the_slowest_stage_is_last()
 
 def test_slow_links_add_the_transfer_time_on_the_critical_path() -> None:
     """Each hop costs c = route latency + size/bandwidth. While c < t_f the flow shop gains
-    ``(K-1)·c`` forward and again backward; the bubble departs upwards by exactly that."""
+    ``(K-1)·c`` forward and again backward; the analytic flush prices every boundary as a
+    machine of the flow shop, so it moves with the simulation, away from the communication-free
+    closed form by exactly that."""
     k, m = 4, 8
     wl = {
         "schedule": "gpipe",
@@ -72,8 +74,14 @@ def test_slow_links_add_the_transfer_time_on_the_critical_path() -> None:
     fast = run(wl)
     slow = run(wl, link={"bandwidth": "100 GB/s", "latency": "5 us"})
     c = 2 * 5e-6 + 10e6 / 100e9  # two hops through the switch, then the bytes
-    assert slow.metrics["time_per_minibatch_s"] == pytest.approx(
-        slow.analytic["time_per_minibatch_s"] + 2 * (k - 1) * c, rel=1e-9
+    t_stage = 2 * 3 * 10 * GFLOP / PEAK  # 2 layers, forward + backward (2x) of 10 GFLOP
+    free = costs.pipeline_flush_time("gpipe", k, m, t_stage)
+    assert slow.metrics["time_per_minibatch_s"] == pytest.approx(free + 2 * (k - 1) * c, rel=1e-9)
+    assert slow.analytic["time_per_minibatch_s"] == pytest.approx(
+        slow.metrics["time_per_minibatch_s"], rel=1e-9
+    )
+    assert slow.analytic["bubble_fraction"] == pytest.approx(
+        slow.metrics["bubble_fraction"], rel=1e-9
     )
     assert fast.metrics["bubble_fraction"] == pytest.approx(
         costs.gpipe_bubble_fraction(k, m), rel=1e-4

@@ -22,9 +22,13 @@ def test_gpipe_k4_bubble_and_throughput_against_m() -> None:
     for m, r in runs.items():
         assert r.checks["pipeline_gradient_equals_full_batch"]["passed"]
         formula = costs.gpipe_bubble_fraction(4, m)
-        assert r.analytic["bubble_fraction"] == pytest.approx(formula)
-        # NVLink transfers put the simulation a little above the formula, never below
+        # NVLink transfers put the run a little above the communication-free formula, never
+        # below; the analytic flush prices them as machines of the flow shop, so it is the run
         assert formula <= r.metrics["bubble_fraction"] < formula * 1.02
+        assert r.analytic["bubble_fraction"] == pytest.approx(r.metrics["bubble_fraction"])
+        assert r.analytic["time_per_minibatch_s"] == pytest.approx(
+            r.metrics["time_per_minibatch_s"]
+        )
     tput = [runs[m].metrics["throughput_samples_per_s"] for m in (1, 4, 32)]
     assert tput[0] < tput[1] < tput[2]
     # M = 32 against M = 1: the bubble formula says 4·32/35 = 3.66x

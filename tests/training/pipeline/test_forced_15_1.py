@@ -1,0 +1,73 @@
+"""PipeDream's 15-1 forced on the seeds' two clusters (SOSP 2019, Table 1): predicted against
+simulated.
+
+On Cluster-B (2 x 8 V100, NVLink, 25 GbE) the forced 15-1 of AlexNet and of VGG-16 runs at the
+cost model's period. On Cluster-A (4 x 4 V100, PCIe, one shared 10 GbE NIC per server)
+AlexNet's forced 15-1 is the known gap (issue 16): the runtime is 16 % slower than the model.
+The test pins down why, so that a model that closes the gap has a test to turn around: stage
+0's weight synchronisation paces the run (its replicas wait for it half of the time), its
+rounds run back to back and take 4.5 times the all-reduce alone, because the replicas, held
+in lock step by the rounds, send their activations in one burst that shares the last server's
+inbound NIC twelve ways while the all-reduce's ring crosses it, and the gradients coming back
+crowd its outbound NIC on the ring's way out; the model stretches a round by at most 2x. The
+planner's own choice, 12-1, keeps its synchronisation off that NIC and runs as predicted.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import clustersim
+from clustersim.core.simulation import Simulation
+from clustersim.scenario.loader import load_scenario
+from clustersim.scenario.runner import prepare_scenario
+from tests.paths import SCENARIOS
+
+CLUSTER_B = [
+    "cluster.topology.nodes=2",
+    "cluster.topology.gpus_per_node=8",
+    "cluster.topology.intra_link=NVLink2",
+    "cluster.topology.inter_link=25GbE",
+]
+QUICK = ["workload.verify=false", "workload.compare=false"]
+
+
+def _forced(partition: str, *more: str) -> list[str]:
+    return [*QUICK, "workload.stages=[15,1]", f"workload.partition={partition}", *more]
+
+
+@pytest.mark.parametrize(("model", "partition"), [("alexnet", "[5,3]"), ("vgg16", "[13,3]")])
+def test_a_forced_15_1_on_cluster_b_runs_as_predicted(model: str, partition: str) -> None:
+    name = f"pipeline_pipedream_{model}.yaml"
+    r = clustersim.run(SCENARIOS / name, _forced(partition, *CLUSTER_B))
+    assert r.metrics["plan"] == "15-1"
+    assert r.metrics["throughput_samples_per_s"] == pytest.approx(
+        r.analytic["throughput_samples_per_s"], rel=0.01
+    )
+    # the synchronisation keeps up: no replica ever waits for it
+    assert r.metrics["sync_wait_fraction_per_stage"] == [0.0, 0.0]
+
+
+def test_alexnet_15_1_on_cluster_a_is_paced_by_its_contended_weight_sync() -> None:
+    name = SCENARIOS / "pipeline_pipedream_alexnet.yaml"
+    forced = _forced("[5,3]")
+    r = clustersim.run(name, forced)
+    m, a = r.metrics, r.analytic
+    simulated, predicted = m["throughput_samples_per_s"], a["throughput_samples_per_s"]
+    assert 0.75 * predicted < simulated < 0.9 * predicted  # measured: 26,762 vs 31,973 (-16 %)
+    assert a["bottleneck"] == "link net->n3nic"  # the model: the last server's inbound NIC
+    # the run: stage 0's replicas wait for their weight sync half of the window ...
+    assert m["sync_wait_fraction_per_stage"][0] > 0.3
+    # ... whose rounds take more than twice the all-reduce alone (the model's stretch 1 + ρ is
+    # at most 2): 71.7 ms against 15.9 ms alone
+    loaded = load_scenario(name, forced)
+    _, plan = prepare_scenario(loaded, Simulation(loaded.seed))
+    alone = plan.layout.steady.sync_s[0]
+    assert m["sync_round_s_per_stage"][0] > 2 * alone
+    # the planner's 12-1: its sync waits little and the run is the prediction
+    chosen = clustersim.run(name, QUICK)
+    assert chosen.metrics["plan"] == "12-1"
+    assert chosen.metrics["sync_wait_fraction_per_stage"][0] < 0.1
+    assert chosen.metrics["throughput_samples_per_s"] == pytest.approx(
+        chosen.analytic["throughput_samples_per_s"], rel=0.01
+    )
