@@ -111,6 +111,11 @@ def per_chain_chunk(p: int, chunks: int) -> int:
     return chunks
 
 
+def no_reductions(p: int, chunks: int) -> int:
+    """An op that only copies: no reduction kernels."""
+    return 0
+
+
 def _route_alpha_beta(
     cluster: Cluster, ranks: list[str], peers: tuple[np.ndarray, np.ndarray]
 ) -> tuple[float, float]:
@@ -149,8 +154,8 @@ class CollectiveAlgorithm:
         layout: how many chunks the buffer is cut into, ``layout(p, k)``.
         grid: for hierarchical algorithms, ``grid(cluster, ranks)`` -> (machines, gpus)
             rank positions; raises :class:`InputError` on an unsuitable topology.
-        predict: a custom analytic model ``predict(cluster, ranks, plan, gamma) -> dict``
-            (default: alpha and beta from the routes the schedule uses, then ``time``).
+        predict: a custom analytic model ``predict(cluster, ranks, plan, gamma, launch) ->
+            dict`` (default: alpha and beta from the routes the schedule uses, then ``time``).
         pipelines: for pipelined algorithms, how many pipelines share the buffer (the double
             binary tree's two trees, the ring broadcast's one chain); each carries
             ``⌈(n / pipelines) / pipeline_chunk⌉`` chunks, passed to ``time`` as ``chunks``.
@@ -158,6 +163,10 @@ class CollectiveAlgorithm:
             ring's steps each move one chunk and wait for the largest, so its formula prices
             ``p`` times the largest chunk: ``n`` when the elements divide evenly, a few bytes
             more when they do not (64 MiB over 3 ranks), exactly what the schedule runs.
+        reductions: ``reductions(p, k)``, the closed-form count of steps in which ranks reduce
+            (``k``: chunks per pipeline); with ``reduction: device`` each is one reduction
+            kernel, and the analytic time adds ``reductions · λ`` for the launch overhead
+            ``λ``. Zero for the ops that only copy.
     """
 
     op: str
@@ -169,16 +178,30 @@ class CollectiveAlgorithm:
     source: str
     layout: Layout = per_rank
     grid: Callable[[Cluster, list[str]], np.ndarray] | None = None
-    predict: Callable[[Cluster, list[str], Plan, float], dict[str, float]] | None = None
+    predict: Callable[[Cluster, list[str], Plan, float, float], dict[str, float]] | None = None
     pipelines: int = 0
     priced_size: Callable[[Plan], float] | None = None
+    reductions: Callable[[int, int], int] = no_reductions
+
+    def reduction_kernels(self, plan: Plan) -> int:
+        """Reduction kernels on the critical path of ``plan`` (:attr:`reductions`)."""
+        if self.grid is not None and plan.grid is not None:
+            return ring.hierarchical_allreduce_reductions(*plan.grid.shape)
+        chunks = plan.chunk_bytes.size // self.pipelines if self.pipelines else 1
+        return self.reductions(plan.p, chunks)
 
     def analytic(
-        self, cluster: Cluster, ranks: list[str], plan: Plan, gamma: float = 0.0
+        self,
+        cluster: Cluster,
+        ranks: list[str],
+        plan: Plan,
+        gamma: float = 0.0,
+        launch: float = 0.0,
     ) -> dict[str, float]:
-        """Predicted ``time_s`` (with ``alpha_s``, ``link_bandwidth_Bps``), contention ignored."""
+        """Predicted ``time_s`` (with ``alpha_s``, ``link_bandwidth_Bps``), contention ignored;
+        ``gamma`` seconds per byte reduced and ``launch`` seconds per reduction kernel."""
         if self.predict is not None:
-            return self.predict(cluster, ranks, plan, gamma)
+            return self.predict(cluster, ranks, plan, gamma, launch)
         key = (self.op, self.name, plan.p, plan.root)
         peers = _PEERS.get(key)
         if peers is None:  # the pairs depend on p and the root only, not on sizes
@@ -187,7 +210,8 @@ class CollectiveAlgorithm:
         extra = {"chunks": plan.chunk_bytes.size // self.pipelines} if self.pipelines else {}
         size = plan.size if self.priced_size is None else self.priced_size(plan)
         return {
-            "time_s": self.time(size, plan.p, alpha, beta, gamma, **extra),
+            "time_s": self.time(size, plan.p, alpha, beta, gamma, **extra)
+            + launch * self.reduction_kernels(plan),
             "alpha_s": alpha,
             "link_bandwidth_Bps": 1.0 / beta,
         }
@@ -205,7 +229,7 @@ class CollectiveAlgorithm:
 
 
 def _hierarchical_predict(
-    cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
+    cluster: Cluster, ranks: list[str], plan: Plan, gamma: float, launch: float = 0.0
 ) -> dict[str, float]:
     """The hierarchical all-reduce's prediction: alpha and beta of the rings inside machines
     and of the rings across them, each from its own routes."""
@@ -214,6 +238,7 @@ def _hierarchical_predict(
     intra = _route_alpha_beta(cluster, ranks, (grid.ravel(), np.roll(grid, -1, axis=1).ravel()))
     inter = _route_alpha_beta(cluster, ranks, (grid.T.ravel(), np.roll(grid.T, -1, axis=1).ravel()))
     time_s = ring.hierarchical_allreduce_time(plan.size, machines, gpus, *intra, *inter, gamma)
+    time_s += launch * ring.hierarchical_allreduce_reductions(machines, gpus)
     slowest = inter if machines > 1 else intra
     return {
         "time_s": time_s,
@@ -227,7 +252,7 @@ def _hierarchical_predict(
 
 
 def _double_binary_tree_predict(
-    cluster: Cluster, ranks: list[str], plan: Plan, gamma: float
+    cluster: Cluster, ranks: list[str], plan: Plan, gamma: float, launch: float = 0.0
 ) -> dict[str, float]:
     """The double binary tree's prediction with the port model: alpha and beta from its routes,
     and each step's bandwidth term times the flows on that step's busiest port (see the module
@@ -242,7 +267,8 @@ def _double_binary_tree_predict(
     return {
         "time_s": trees.double_binary_tree_allreduce_time(
             plan.size, plan.p, alpha, beta, gamma, chunks=chunks, shared_port_steps=shared
-        ),
+        )
+        + launch * trees.double_binary_tree_reductions(plan.p, chunks),
         "alpha_s": alpha,
         "link_bandwidth_Bps": 1.0 / beta,
         "port_load_max": max(loads),
@@ -272,6 +298,7 @@ _TABLE = [
         "2(p-1)·α + 2(p-1)/p·n·β + (p-1)/p·n·γ",
         f"{_PATARASUK} §3; {_THAKUR} §4.4",
         priced_size=_largest_chunks,
+        reductions=ring.ring_reductions,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -282,6 +309,7 @@ _TABLE = [
         "lg p·(α + nβ + nγ); p≠2^k: (lg p'+2)(α + nβ) + (lg p'+1)·nγ",
         f"{_THAKUR} §4.4; {_MPICH}/allreduce_intra_recursive_doubling.c",
         whole,
+        reductions=recursive.recursive_reductions,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -293,6 +321,7 @@ _TABLE = [
         " + ((p'-1)/p'+1)·nγ",
         f"{_THAKUR} §5.1 (Rabenseifner); {_MPICH}/allreduce_intra_reduce_scatter_allgather.c",
         per_new_rank,
+        reductions=recursive.recursive_reductions,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -303,6 +332,7 @@ _TABLE = [
         "2⌈lg p⌉·(α + nβ) + ⌈lg p⌉·nγ (binomial reduce to rank 0, then broadcast)",
         f"{_THAKUR} §4.2, §4.4",
         whole,
+        reductions=trees.binomial_reductions,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -316,6 +346,7 @@ _TABLE = [
         per_tree_chunk,
         predict=_double_binary_tree_predict,
         pipelines=2,
+        reductions=trees.double_binary_tree_reductions,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -325,6 +356,7 @@ _TABLE = [
         direct.direct_allreduce_bytes,
         "2α + 2(n/p)·β + (p-1)/p·nγ",
         _MULTIPORT,
+        reductions=direct.direct_reductions,
     ),
     CollectiveAlgorithm(
         "allreduce",
@@ -347,6 +379,7 @@ _TABLE = [
         "(p-1)·α + (p-1)/p·n·(β+γ)",
         f"{_THAKUR} §4.3",
         priced_size=_largest_chunks,
+        reductions=ring.ring_reductions,
     ),
     CollectiveAlgorithm(
         "reduce_scatter",
@@ -357,6 +390,7 @@ _TABLE = [
         "lg p·α + (p-1)/p·n·(β+γ); p≠2^k: (lg p'+2)·α + n(β+γ) + (p'-1+Σ min(2^k,r))·(n/p)"
         "·(β+γ) + (n/p)·β",
         f"{_THAKUR} §4.3; {_MPICH}/reduce_scatter_intra_recursive_halving.c",
+        reductions=recursive.recursive_reductions,
     ),
     CollectiveAlgorithm(
         "reduce_scatter",
@@ -366,6 +400,7 @@ _TABLE = [
         direct.alltoall_bytes,
         "α + (n/p)·β + (p-1)/p·nγ",
         _MULTIPORT,
+        reductions=direct.direct_reductions,
     ),
     CollectiveAlgorithm(
         "allgather",
@@ -426,6 +461,7 @@ _TABLE = [
         _NCCL_RING,
         per_chain_chunk,
         pipelines=1,
+        reductions=chain.ring_reduce_reductions,
     ),
     CollectiveAlgorithm(
         "reduce",
@@ -436,6 +472,7 @@ _TABLE = [
         "⌈lg p⌉·(α + nβ + nγ) (binomial)",
         f"{_THAKUR} §4.4",
         whole,
+        reductions=trees.binomial_reductions,
     ),
     CollectiveAlgorithm(
         "alltoall",

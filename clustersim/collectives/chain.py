@@ -50,6 +50,7 @@ __all__ = [
     "ring_broadcast",
     "ring_broadcast_time",
     "ring_reduce",
+    "ring_reduce_reductions",
     "ring_reduce_time",
 ]
 
@@ -111,6 +112,16 @@ def ring_reduce(plan: Plan) -> Iterator[Step]:
 def chain_steps(p: int, chunks: int) -> int:
     """Steps of the pipelined chain: ``k + p - 2``."""
     return chunks + p - 2
+
+
+def ring_reduce_reductions(p: int, chunks: int = 1) -> int:
+    """Reducing steps of the pipelined chain reduce: all its ``k + p - 2`` steps (``k`` =
+    ``chunks``), each with some rank adding the chunk it received.
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return chain_steps(p, chunks)
 
 
 def ring_broadcast_time(

@@ -44,6 +44,7 @@ __all__ = [
     "direct_alltoall_time",
     "direct_reduce_scatter",
     "direct_reduce_scatter_time",
+    "direct_reductions",
     "pairwise_alltoall",
     "pairwise_alltoall_time",
 ]
@@ -202,6 +203,16 @@ def pairwise_alltoall(plan: Plan) -> Iterator[Step]:
 
 
 # ------------------------------------------------------------------------------------ costs
+def direct_reductions(p: int, chunks: int = 1) -> int:
+    """Reducing steps of the direct reduce-scatter (and all-reduce): one, in which every rank
+    adds the ``p - 1`` chunks it received in a single kernel. ``chunks`` is unused.
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return 1
+
+
 def direct_reduce_scatter_time(
     size: float, p: int, alpha: float, beta: float, gamma: float = 0.0
 ) -> float:

@@ -170,12 +170,18 @@ def analytic(plan: CollectivePlan) -> dict[str, Any]:
 
     Alpha and beta come from the routes the algorithm's schedule uses, contention ignored;
     gamma is 0 with ``reduction: free`` and the slowest rank's ``3 / mem_bandwidth`` (with
-    efficiency and slowdown) with ``reduction: device``. With ``algorithm: auto`` it also holds
+    efficiency and slowdown) with ``reduction: device``, which also adds the slowest rank's
+    launch overhead once per reduction kernel on the critical path (the algorithm's
+    closed-form ``reductions``). With ``algorithm: auto`` it also holds
     the chosen algorithm and NCCL's own predicted time of each (algorithm, protocol).
     """
     params, p = plan.params, len(plan.ranks)
-    gamma = float(plan.reducer.gamma.max()) if plan.reducer is not None else 0.0
-    prediction = plan.algorithm.analytic(plan.cluster, plan.ranks, plan.schedule_plan, gamma)
+    reducer = plan.reducer
+    gamma = float(reducer.gamma.max()) if reducer is not None else 0.0
+    launch = float(reducer.launch.max()) if reducer is not None else 0.0
+    prediction = plan.algorithm.analytic(
+        plan.cluster, plan.ranks, plan.schedule_plan, gamma, launch
+    )
     time_s = prediction["time_s"]
     algbw = params.size / time_s
     out: dict[str, Any] = {
@@ -185,8 +191,10 @@ def analytic(plan: CollectivePlan) -> dict[str, Any]:
         "busbw_Bps": algbw * bus_factor(params.op, p),
         **{k: v for k, v in prediction.items() if k != "time_s"},
     }
-    if plan.reducer is not None:
+    if reducer is not None:
         out["gamma_s_per_byte"] = gamma
+        out["launch_overhead_s"] = launch
+        out["reduction_kernels"] = plan.algorithm.reduction_kernels(plan.schedule_plan)
     if plan.choice is not None:
         out["algorithm"] = plan.algorithm.name
         for (nccl, protocol), seconds in sorted((plan.choice.times or {}).items()):
@@ -206,17 +214,21 @@ def analytic_notes(plan: CollectivePlan) -> dict[str, AnalyticNote]:
     gamma = (
         "γ = 0 (reduction: free)"
         if plan.reducer is None
-        else "γ = 3 / mem_bandwidth of the slowest rank (reduction: device)"
+        else "γ = 3 / mem_bandwidth of the slowest rank, plus its launch overhead λ per "
+        "reduction kernel (reduction: device)"
     )
     model = (
         "α = the largest latency and 1/β the smallest bottleneck bandwidth of the schedule's "
         "routes, every flow priced alone (contention-free beyond a device's own ports); " + gamma
     )
+    launches = ""
+    if plan.reducer is not None and alg.reduction_kernels(plan.schedule_plan):
+        launches = " + R·λ (R reduction kernels, λ per launch)"
     traffic = " ".join((inspect.getdoc(alg.traffic) or "").split("\n\n")[0].split())
     factor = _BUS_FACTOR.get(alg.op, "(p-1)/p")
     notes = {
         "time_s": AnalyticNote(
-            f"{alg.op}/{alg.name}: {alg.formula} [{alg.source}]", model, "contention"
+            f"{alg.op}/{alg.name}: {alg.formula}{launches} [{alg.source}]", model, "contention"
         ),
         "bytes_total": AnalyticNote(traffic.replace("``", "").rstrip(".")),
         "algbw_Bps": AnalyticNote(
@@ -230,6 +242,15 @@ def analytic_notes(plan: CollectivePlan) -> dict[str, AnalyticNote]:
         "gamma_s_per_byte": AnalyticNote(
             "3 / mem_bandwidth of the slowest rank's device, efficiency and slowdown included: "
             "read two operands, write one [clustersim.collectives.costs]"
+        ),
+        "launch_overhead_s": AnalyticNote(
+            "λ, the slowest rank's device launch_overhead (slowdown included), added to time_s "
+            "once per reduction kernel [clustersim.hardware.presets.CUDA_LAUNCH_OVERHEAD]"
+        ),
+        "reduction_kernels": AnalyticNote(
+            "R, the steps in which ranks reduce, in closed form (ring p-1, recursive and "
+            "binomial ⌈lg p⌉, double binary tree k+⌈lg p⌉-1, chain k+p-2, direct 1, "
+            "hierarchical (g-1)+(m-1)); time_s adds R·λ"
         ),
         "algorithm": AnalyticNote(
             f"the (algorithm, protocol) NCCL's tuner predicts fastest [{_TUNING}]",

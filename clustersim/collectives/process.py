@@ -8,10 +8,12 @@ when verifying, and with ``reduction: device`` a wait for the reductions the ste
 schedule's patterns and its alpha-beta prediction come from the same routes.
 
 Reduction cost (``reduction: device``): ``γ = MEMORY_PASSES / mem_bandwidth`` seconds per byte
-reduced (:data:`~clustersim.collectives.costs.MEMORY_PASSES`). The process charges it as one
-timed delay per step (the slowest rank's reduction), records each rank's share as busy time on
-its compute stream (and a ``reduce`` span when tracing), and does not queue behind other
-kernels on that stream: a collective run on its own owns the stream.
+reduced (:data:`~clustersim.collectives.costs.MEMORY_PASSES`), plus the device's launch
+overhead ``λ`` once per step in which a rank reduces anything (one reduction kernel per rank and
+step, however many flows it adds). The process charges it as one timed delay per step (the
+slowest rank's reduction), records each rank's share as busy time on its compute stream (and a
+``reduce`` span when tracing), and does not queue behind other kernels on that stream: a
+collective run on its own owns the stream.
 """
 
 from __future__ import annotations
@@ -125,20 +127,24 @@ class RouteTable:
 
 
 class Reducer:
-    """Charges γ (:data:`MEMORY_PASSES` / memory bandwidth) for the bytes each rank reduces.
+    """Charges γ (:data:`MEMORY_PASSES` / memory bandwidth) for the bytes each rank reduces, and
+    one kernel launch per rank and step that reduces anything.
 
-    ``gamma[i]`` is rank ``i``'s seconds per byte reduced, from its device's roofline
-    (efficiency and straggler slowdown included).
+    ``gamma[i]`` is rank ``i``'s seconds per byte reduced, from its device's roofline, and
+    ``launch[i]`` its seconds per reduction kernel, the device's launch overhead (both through
+    :meth:`~clustersim.hardware.device.Device.compute_time`, efficiency and straggler slowdown
+    included).
     """
 
     def __init__(self, cluster: Cluster, ranks: list[str]) -> None:
         self.sim = cluster.sim
         self.devices = [cluster.devices[name] for name in ranks]
-        self.gamma = np.array([d.compute_time(0.0, MEMORY_PASSES) for d in self.devices])
+        self.gamma = np.array([d.compute_time(0.0, MEMORY_PASSES, kernels=0) for d in self.devices])
+        self.launch = np.array([d.compute_time(0.0, 0.0, kernels=1) for d in self.devices])
 
     def spend(self, reduced: np.ndarray, label: str) -> Generator[Any, Any, None]:
         """Wait for the slowest rank's reduction of ``reduced[i]`` bytes; account every rank."""
-        seconds = reduced * self.gamma
+        seconds = reduced * self.gamma + np.where(reduced > 0, self.launch, 0.0)
         longest = float(seconds.max()) if seconds.size else 0.0
         if longest <= 0:
             return

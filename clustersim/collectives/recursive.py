@@ -45,6 +45,7 @@ __all__ = [
     "recursive_halving_reduce_scatter",
     "recursive_halving_reduce_scatter_bytes",
     "recursive_halving_reduce_scatter_time",
+    "recursive_reductions",
 ]
 
 
@@ -269,6 +270,19 @@ def _uneven_blocks(p: int) -> int:
     its first new ranks hold two chunks each (zero for a power of two)."""
     pof2, rem, _ = fold_ranks(p)
     return sum(min(1 << k, rem) for k in range(int(math.log2(pof2))))
+
+
+def recursive_reductions(p: int, chunks: int = 1) -> int:
+    """Reducing steps of recursive doubling, halving-doubling and recursive halving:
+    ``⌈lg p⌉``. A power of two reduces in each of its ``lg p`` exchange (or halving) steps; any
+    other ``p`` first folds its ``p - p'`` extra ranks into their neighbours (one reducing step,
+    MPICH's ``rem`` ranks) and then runs the ``lg p'`` steps of ``p' = 2^⌊lg p⌋``:
+    ``⌊lg p⌋ + 1 = ⌈lg p⌉``. ``chunks`` is unused.
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return (p - 1).bit_length()
 
 
 def recursive_doubling_allreduce_time(

@@ -67,6 +67,7 @@ __all__ = [
     "ALL_GATHER",
     "REDUCE_SCATTER",
     "hierarchical_allreduce",
+    "hierarchical_allreduce_reductions",
     "hierarchical_allreduce_time",
     "hierarchical_grid",
     "ring_allgather_schedule",
@@ -81,6 +82,7 @@ __all__ = [
     "ring_reduce_scatter_schedule",
     "ring_reduce_scatter_step",
     "ring_reduce_scatter_time",
+    "ring_reductions",
 ]
 
 REDUCE_SCATTER = "reduce-scatter"
@@ -294,6 +296,27 @@ def ring_allreduce_time(
     """
     frac = (p - 1) / p
     return 2 * (p - 1) * alpha + 2 * frac * size * beta + frac * size * gamma
+
+
+def ring_reductions(p: int, chunks: int = 1) -> int:
+    """Steps of a ring all-reduce or reduce-scatter in which ranks reduce: the ``p - 1``
+    reduce-scatter steps (every rank adds one received chunk in each; Thakur et al. 2005,
+    §4.3). ``chunks`` is unused.
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return p - 1
+
+
+def hierarchical_allreduce_reductions(machines: int, gpus: int) -> int:
+    """Reducing steps of the hierarchical all-reduce: the intra-machine reduce-scatter's
+    ``g - 1`` and the inter-machine ring's ``m - 1`` (its all-gathers only copy).
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return (gpus - 1) + (machines - 1)
 
 
 def ring_reduce_scatter_time(

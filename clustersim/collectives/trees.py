@@ -47,8 +47,10 @@ __all__ = [
     "binomial_broadcast_time",
     "binomial_reduce",
     "binomial_reduce_time",
+    "binomial_reductions",
     "double_binary_tree_allreduce",
     "double_binary_tree_allreduce_time",
+    "double_binary_tree_reductions",
     "double_trees",
     "nccl_btree",
     "tree_allreduce",
@@ -94,6 +96,28 @@ def tree_allreduce(plan: Plan) -> Iterator[Step]:
 
 def _lg(p: int) -> int:
     return (p - 1).bit_length()  # ⌈lg p⌉
+
+
+def binomial_reductions(p: int, chunks: int = 1) -> int:
+    """Reducing steps of a binomial reduce (and of the tree all-reduce, whose broadcast only
+    copies): ``⌈lg p⌉``, one per distance ``mask`` (Thakur et al. 2005, §4.4). ``chunks`` is
+    unused.
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return _lg(p)
+
+
+def double_binary_tree_reductions(p: int, chunks: int = 1) -> int:
+    """Reducing steps of the pipelined double binary tree: every one of its ``k + D - 1``
+    reduce-phase steps (``k`` = ``chunks`` per tree, ``D = ⌈lg p⌉``) has some parent adding a
+    child's chunk; the broadcast phase only copies.
+
+    Each is one reduction kernel launch with ``reduction: device``, so the collective's
+    analytic time adds this count times the launch overhead (:class:`~clustersim.collectives.
+    process.Reducer`)."""
+    return chunks + _lg(p) - 1
 
 
 def binomial_broadcast_time(

@@ -47,9 +47,11 @@ if TYPE_CHECKING:
     from clustersim.nn import LayerCost
 
 __all__ = [
+    "AGGREGATE_KERNELS",
     "expected_round_time",
     "expected_wire_bytes",
     "heterofl_parameters",
+    "local_kernels",
     "local_work",
     "model_bytes",
     "training_memory",
@@ -88,6 +90,24 @@ def local_work(
             traffic = sum(layer.bytes_moved(width) for layer in layers)
             moved += count * (3.0 * traffic + update_bytes)
     return flops, moved
+
+
+AGGREGATE_KERNELS = 1
+"""Kernels of the server's aggregation of a round: one fused weighted sum over the updates."""
+
+
+def local_kernels(layers: Sequence[LayerCost], samples: int, batch: int | None) -> int:
+    """Kernels one local epoch launches, each paying the device's launch overhead
+    (:meth:`clustersim.hardware.spec.DeviceSpec.kernel_time`): per minibatch step (as many as
+    :func:`local_work` counts) one forward kernel per layer, two backward kernels per layer with
+    parameters (the data and the weight gradient) and one per layer without, none for a view
+    (:attr:`clustersim.nn.LayerCost.kernels`), and one fused update over every parameter."""
+    if samples <= 0 or not layers:
+        return 0
+    batch = samples if batch is None else batch
+    full, rest = divmod(samples, batch)
+    per_step = sum(layer.kernels * (1 + (2 if layer.params else 1)) for layer in layers) + 1
+    return (full + (1 if rest else 0)) * per_step
 
 
 def training_memory(layers: Sequence[LayerCost], batch: int, itemsize: int) -> float:

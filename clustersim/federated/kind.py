@@ -295,7 +295,10 @@ def _auto_rates(
 
     def seconds(name: str, layers: list[Any], n: int) -> float:
         flops, moved = costs.local_work(layers, n, batch, itemsize, proximal=False)
-        return cluster.devices[name].compute_time(flops * epochs, moved * epochs)
+        kernels = costs.local_kernels(layers, n, batch)
+        return cluster.devices[name].compute_time(
+            flops * epochs, moved * epochs, kernels=kernels * epochs
+        )
 
     times = np.array(
         [
@@ -382,6 +385,7 @@ def prepare(cluster: Cluster, params: FederatedParams) -> FederatedPlan:
             costs.local_work(layers, int(n), params.batch_size, itemsize, proximal=prox)
             for n in sizes
         ]
+        launches = [costs.local_kernels(layers, int(n), params.batch_size) for n in sizes]
         client_parameters = np.full(k, model.parameters, dtype=np.int64)
     else:
         work = [
@@ -391,6 +395,10 @@ def prepare(cluster: Cluster, params: FederatedParams) -> FederatedPlan:
             )
             for i, n in enumerate(sizes.tolist())
         ]  # fmt: skip
+        launches = [
+            costs.local_kernels(widths.of(i).model.costs(params.dtype), int(n), params.batch_size)
+            for i, n in enumerate(sizes.tolist())
+        ]
         client_parameters = np.array([widths.of(i).parameters for i in range(k)], dtype=np.int64)
     offline = [
         [(float(a), float(b)) for a, b in params.availability.offline.get(name, [])]
@@ -410,6 +418,7 @@ def prepare(cluster: Cluster, params: FederatedParams) -> FederatedPlan:
         client_parameters=client_parameters,
         client_bytes=client_parameters.astype(float) * itemsize,
         epoch_work=work,
+        epoch_kernels=launches,
         packet_loss=loss,
         offline=offline,
         shadow=_fedsgd_regime(params, m, k, sizes),
@@ -644,7 +653,11 @@ def client_round_times(plan: FederatedPlan) -> np.ndarray:
     out = np.empty(ids.size)
     for i, name in enumerate(plan.clients):
         flops, moved = plan.epoch_work[i]
-        compute = cluster.devices[name].compute_time(flops * p.local_epochs, moved * p.local_epochs)
+        compute = cluster.devices[name].compute_time(
+            flops * p.local_epochs,
+            moved * p.local_epochs,
+            kernels=plan.epoch_kernels[i] * p.local_epochs,
+        )
         out[i] = (
             costs.transfer_time(float(down.latency[i]), wire[i], float(down.bottleneck[i]))
             + compute
@@ -666,7 +679,9 @@ def analytic(plan: FederatedPlan) -> dict[str, Any]:
     # a uniform selection aggregates m clients' (sub-)models on average
     aggregated = plan.m * float(plan.client_parameters.mean())
     aggregate = plan.cluster.devices[plan.server].compute_time(
-        2.0 * aggregated, (aggregated + plan.parameters) * p.wire_dtype.itemsize
+        2.0 * aggregated,
+        (aggregated + plan.parameters) * p.wire_dtype.itemsize,
+        kernels=costs.AGGREGATE_KERNELS,
     )
     round_time = costs.expected_round_time(times, plan.m, p.deadline) + aggregate
     wire = _wire_bytes(plan)

@@ -38,6 +38,8 @@ class FederatedPlan:
             HeteroFL sub-model's; the whole model's otherwise).
         client_bytes: bytes of each client's model and update at the wire dtype.
         epoch_work: each client's (FLOP, bytes) of one local epoch (of its sub-model).
+        epoch_kernels: each client's kernels of one local epoch
+            (:func:`~clustersim.federated.costs.local_kernels`).
         packet_loss: each client's link loss rate.
         offline: each client's offline intervals ``(start, end)``.
         shadow: the run is in FedSGD's regime (``fedavg_equals_sgd`` compares every round).
@@ -57,6 +59,7 @@ class FederatedPlan:
     client_parameters: np.ndarray
     client_bytes: np.ndarray
     epoch_work: list[tuple[float, float]]
+    epoch_kernels: list[int]
     packet_loss: np.ndarray
     offline: list[list[tuple[float, float]]] = field(default_factory=list)
     shadow: bool = False

@@ -48,6 +48,7 @@ import simpy
 
 from clustersim.federated import channel
 from clustersim.federated.aggregation import ClientUpdate
+from clustersim.federated.costs import AGGREGATE_KERNELS
 from clustersim.federated.selection import SELECTORS, stragglers
 
 if TYPE_CHECKING:
@@ -185,6 +186,7 @@ class FederatedRun:
                     2.0 * parameters,
                     (parameters + plan.parameters) * p.wire_dtype.itemsize,
                     label=f"aggregate round {t}",
+                    kernels=AGGREGATE_KERNELS,
                 )
             record.end = env.now
             self._finish_round(record)
@@ -245,7 +247,11 @@ class FederatedRun:
                 return
             # a straggler does `epochs` epochs in the time E take (FedProx's partial work)
             flops, moved = plan.epoch_work[k]
-            seconds = device.compute_time(flops * p.local_epochs, moved * p.local_epochs)
+            seconds = device.compute_time(
+                flops * p.local_epochs,
+                moved * p.local_epochs,
+                kernels=plan.epoch_kernels[k] * p.local_epochs,
+            )
             done = client.epochs / p.local_epochs
             if drop is not None:
                 seconds, done, client.status = seconds * drop, done * drop, "dropped"

@@ -1,7 +1,12 @@
 """Device: a compute node at run time, with a compute stream and a communication stream.
 
-Compute tasks take roofline time (:meth:`DeviceSpec.roofline_time`) multiplied by the device's
-``slowdown`` (1.0 normal, 2.0 a straggler at half speed) and queue FIFO on the compute stream.
+Compute tasks take their kernel time (:meth:`DeviceSpec.kernel_time`: the roofline plus the
+spec's ``launch_overhead`` once per kernel) multiplied by the device's ``slowdown`` (1.0 normal,
+2.0 a straggler at half speed) and queue FIFO on the compute stream. The slowdown scales the
+launch overhead too: a straggler is the whole device-and-host slowed down (a busy or throttled
+host issues its launches late as well), and it keeps every compute time exactly
+``slowdown ×`` its full-speed value, which the workloads that split a time into a base and a
+factor (the parameter server's straggler draws, federated stragglers) rely on.
 Communication runs on the FlowNetwork and is recorded on the device's ``comm`` lane, so compute
 and communication overlap the way CUDA streams let them.
 
@@ -91,16 +96,18 @@ class Device:
         *,
         rows: float = 0.0,
         tiling: MatrixTiling | None = None,
+        kernels: int = 1,
     ) -> float:
-        """Seconds a kernel of ``flops`` FLOP moving ``bytes_moved`` bytes takes here.
+        """Seconds ``kernels`` kernels doing ``flops`` FLOP and moving ``bytes_moved`` bytes
+        take here: :meth:`DeviceSpec.kernel_time` (roofline plus ``kernels`` launch overheads)
+        times the slowdown.
 
         With ``tiling``, the compute side of the roofline runs at
         ``tiling.fraction(rows)`` of peak (:class:`MatrixTiling`).
         """
-        if tiling is None or flops <= 0:
-            return self.spec.roofline_time(flops, bytes_moved) * self.slowdown
-        share = tiling.fraction(rows)
-        return self.spec.roofline_time(flops / share, bytes_moved) * self.slowdown
+        if tiling is not None and flops > 0:
+            flops = flops / tiling.fraction(rows)
+        return self.spec.kernel_time(flops, bytes_moved, kernels) * self.slowdown
 
     def compute(
         self,
@@ -109,17 +116,21 @@ class Device:
         *,
         label: str = "compute",
         duration: float | None = None,
+        kernels: int = 1,
     ) -> Generator[Any, Any, float]:
-        """Run a kernel on the compute stream (``yield from device.compute(...)``).
+        """Run ``kernels`` kernels on the compute stream as one span
+        (``yield from device.compute(...)``), timed by :meth:`compute_time`.
 
-        ``duration`` overrides the roofline time (still scaled by ``slowdown``), for workloads
-        that specify compute in seconds. Returns the time the kernel ended.
+        ``duration`` overrides the whole time (still scaled by ``slowdown``; no launch overhead
+        is added: a caller that prices its own time includes it, with
+        :meth:`DeviceSpec.kernel_time`), for workloads that specify compute in seconds.
+        Returns the time the span ended.
         """
         env = self.sim.env
         seconds = (
             (duration * self.slowdown)
             if duration is not None
-            else self.compute_time(flops, bytes_moved)
+            else self.compute_time(flops, bytes_moved, kernels=kernels)
         )
         with self.compute_stream.request() as request:
             yield request

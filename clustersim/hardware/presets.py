@@ -19,7 +19,12 @@ Unit conventions (everything is plain SI so that the simulator never converts):
   duplex / scheduled shared media: their figure is a typical achieved rate for one transfer.
 * Link latencies are one-way, in seconds. Most are typical assumptions rather than datasheet
   figures; each entry says which. They model the wire/fabric, not software overheads such as a
-  CUDA kernel launch or an NCCL protocol handshake.
+  CUDA kernel launch (that is the device's ``launch_overhead``, below) or an NCCL protocol
+  handshake.
+* ``launch_overhead`` is seconds per kernel launch (:meth:`DeviceSpec.kernel_time`). The CUDA
+  GPUs (H100, H200, A100, V100, L4, RTX 4090, and the Jetsons, whose GPU kernels go through the
+  same CUDA driver and runtime) take :data:`CUDA_LAUNCH_OVERHEAD`, 5 us; the TPU, the CPU
+  server and the Raspberry Pis keep 0 (no cited figure; see each entry).
 
 Every preset carries a short citation in ``source`` (``DeviceSpec.source`` or the third element of
 a ``LINK_PRESETS`` tuple); the comments give the document, table/section and the arithmetic.
@@ -39,6 +44,7 @@ from clustersim.hardware.spec import DeviceSpec
 
 __all__ = [
     "ALIASES",
+    "CUDA_LAUNCH_OVERHEAD",
     "DEVICE_PRESETS",
     "LINK_ALIASES",
     "LINK_PRESETS",
@@ -57,6 +63,23 @@ _TFLOPS = 1e12
 _GFLOPS = 1e9
 _US = 1e-6
 _MS = 1e-3
+
+CUDA_LAUNCH_OVERHEAD = 5e-6
+"""Seconds of host-side cost per CUDA kernel launch, the ``launch_overhead`` of the CUDA presets.
+
+NVIDIA's CUDA Graphs documentation (https://docs.nvidia.com/dl-cuda-graph/cuda-graph-basics/
+cuda-graph.html) says each kernel launch costs on the order of microseconds of CPU time in the
+driver and runtime, which is why a graph replaces many launches by one; a measurement through the
+driver and runtime on an RTX 5070 Ti with CUDA 13 found 4-6 us per launch (susun-blog.com,
+"From Launch Overhead to CUDA Graph", https://susun-blog.com/blog/pegainfer-3-cuda-graph). We take
+5 us, the middle of that range (both sources as quoted in clustersim issue 15, not re-checked
+here). It is what a synchronous step pays per kernel when the GPU waits for the CPU to issue the
+next launch (small kernels, a training step that ends in a synchronisation, one decoding token);
+with a deep launch queue ahead of large kernels the host would hide it, which this model does
+not. It is a property of the host stack, not of the GPU, so every CUDA preset takes the same
+figure; a Jetson's Cortex-A78AE host is slower than a desktop CPU, so for the Jetsons it is a
+lower bound. ``launch_overhead: 0`` on a device turns it off."""
+_CUDA_LAUNCH_SOURCE = "; launch 5 us per kernel (NVIDIA CUDA Graphs docs; 4-6 us measured)"
 
 
 def _gbit(gbit_per_s: float) -> float:
@@ -88,8 +111,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=80 * _GIB,
         kind="gpu",
         tdp_w=700.0,
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
         source="NVIDIA H100 datasheet (SXM: 1,979 TFLOPS BF16 sparse / 2; 3.35 TB/s; 80GB; 700 W)"
-        " + Hopper whitepaper (989.4 TFLOPS dense)",
+        " + Hopper whitepaper (989.4 TFLOPS dense)" + _CUDA_LAUNCH_SOURCE,
     ),
     # NVIDIA H200 SXM 141GB: the same GH100 compute as the H100 SXM5 with HBM3e.
     # peak: H200 datasheet "BFLOAT16 Tensor Core 1,979 TFLOPS*" (*with sparsity) -> 989.4 dense.
@@ -104,7 +128,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=141 * _GIB,
         kind="gpu",
         tdp_w=700.0,
-        source="NVIDIA H200 datasheet (SXM: 1,979 TFLOPS BF16 sparse / 2; 4.8 TB/s; 141GB; 700 W)",
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
+        source="NVIDIA H200 datasheet (SXM: 1,979 TFLOPS BF16 sparse / 2; 4.8 TB/s; 141GB; 700 W)"
+        + _CUDA_LAUNCH_SOURCE,
     ),
     # NVIDIA A100 SXM4 80GB.
     # peak: A100 datasheet "BFLOAT16 Tensor Core 312 TFLOPS | 624 TFLOPS*" (*sparse) -> 312 dense;
@@ -119,7 +145,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=80 * _GIB,
         kind="gpu",
         tdp_w=400.0,
-        source="NVIDIA A100 datasheet (80GB SXM: 312 TFLOPS BF16 dense; 2,039 GB/s; 80GB; 400 W)",
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
+        source="NVIDIA A100 datasheet (80GB SXM: 312 TFLOPS BF16 dense; 2,039 GB/s; 80GB; 400 W)"
+        + _CUDA_LAUNCH_SOURCE,
     ),
     # NVIDIA Tesla V100 SXM2 32GB.
     # peak: V100 datasheet "Tensor Performance 125 TFLOPS" (SXM2; PCIe is 112) = FP16 multiply
@@ -135,7 +163,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=32 * _GIB,
         kind="gpu",
         tdp_w=300.0,
-        source="NVIDIA Tesla V100 datasheet (SXM2: 125 TFLOPS tensor; 900 GB/s; 32GB; 300 W)",
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
+        source="NVIDIA Tesla V100 datasheet (SXM2: 125 TFLOPS tensor; 900 GB/s; 32GB; 300 W)"
+        + _CUDA_LAUNCH_SOURCE,
     ),
     # NVIDIA L4 (Ada, AD104, PCIe, 72 W).
     # peak: L4 datasheet "FP16 Tensor Core 242 teraFLOPS*" and "BFLOAT16 ... 242*" (*with
@@ -150,7 +180,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=24 * _GIB,
         kind="gpu",
         tdp_w=72.0,
-        source="NVIDIA L4 datasheet (242 TFLOPS FP16 sparse / 2; 300 GB/s; 24GB; 72 W)",
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
+        source="NVIDIA L4 datasheet (242 TFLOPS FP16 sparse / 2; 300 GB/s; 24GB; 72 W)"
+        + _CUDA_LAUNCH_SOURCE,
     ),
     # NVIDIA GeForce RTX 4090 (Ada, AD102).
     # peak: Ada Lovelace architecture whitepaper, appendix table (RTX 4090 column): "Peak BF16
@@ -165,8 +197,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=24 * _GIB,
         kind="gpu",
         tdp_w=450.0,
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
         source="NVIDIA Ada Lovelace whitepaper, RTX 4090 (165.2 TFLOPS BF16 dense, FP32 acc.; "
-        "1008 GB/s; 24GB; 450 W TGP)",
+        "1008 GB/s; 24GB; 450 W TGP)" + _CUDA_LAUNCH_SOURCE,
     ),
     # Google Cloud TPU v4, PER CHIP (2 TensorCores; a v4 "core" in older docs is half of this).
     # peak: Cloud TPU docs, "TPU v4" page, key-specifications table: "Peak compute per chip 275
@@ -175,6 +208,8 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
     # tdp: no TDP is published; the table gives "Measured min/mean/max power 90/170/192 W", we
     #   store the measured max, 192 W.
     # kind: DeviceSpec knows gpu/cpu/edge only; a datacenter accelerator is filed as "gpu".
+    # launch_overhead: 0. A TPU runs an XLA-compiled program per step, not one host launch per
+    #   kernel, and we have no cited per-op figure for it.
     "TPUv4": DeviceSpec(
         name="TPUv4",
         peak_flops=275 * _TFLOPS,
@@ -242,8 +277,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=8 * _GIB,
         kind="edge",
         tdp_w=15.0,
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
         source="NVIDIA Jetson Orin Nano Series datasheet (8GB: 32 tensor cores @ 625 MHz -> "
-        "10.24 TFLOPS FP16 dense; 68 GB/s LPDDR5; 15 W)",
+        "10.24 TFLOPS FP16 dense; 68 GB/s LPDDR5; 15 W)" + _CUDA_LAUNCH_SOURCE,
     ),
     # NVIDIA Jetson Orin Nano 8GB in "Super" mode (JetPack 6.1+, MAXN SUPER, 25 W): same silicon,
     # higher clocks. GPU 1020 MHz -> 32 x 512 x 1.02e9 = 16.7 TFLOPS FP16 dense (cross-check:
@@ -257,8 +293,9 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
         memory=8 * _GIB,
         kind="edge",
         tdp_w=25.0,
+        launch_overhead=CUDA_LAUNCH_OVERHEAD,
         source="NVIDIA Jetson Orin Nano Super Developer Kit datasheet (1020 MHz GPU -> 16.7 TFLOPS "
-        "FP16 dense; 102 GB/s; 25 W)",
+        "FP16 dense; 102 GB/s; 25 W)" + _CUDA_LAUNCH_SOURCE,
     ),
     # A 2-socket AMD EPYC 9654 ("Genoa", Zen 4) server.
     # peak: FP32 AVX-512/AVX2 peak at base clock = 2 sockets x 96 cores x 2.4 GHz x 32 FP32
@@ -270,6 +307,8 @@ DEVICE_PRESETS: dict[str, DeviceSpec] = {
     #   2 x 12 x 4800e6 T/s x 8 B = 921.6 GB/s theoretical.
     # memory: ASSUMED configuration, one 64 GiB RDIMM per channel: 24 x 64 GiB = 1536 GiB.
     # tdp: product page "Default TDP 360W" per socket -> 720 W (CPUs only, not DRAM/board).
+    # launch_overhead: 0 (a CPU kernel is a function call; no cited figure). The same holds for
+    #   the Raspberry Pis above, which run their layers on the Cortex-A cores.
     "CPU-server": DeviceSpec(
         name="CPU-server",
         peak_flops=2 * 96 * 2.4e9 * 32,

@@ -70,6 +70,12 @@ class LayerCost:
     output_bytes: int
     traffic_bytes: int
 
+    @property
+    def kernels(self) -> int:
+        """Kernels the layer's forward launches: one, or none for a view (Flatten,
+        inference-time Dropout: no FLOPs and no traffic), which frameworks do not launch."""
+        return 1 if self.flops or self.traffic_bytes or self.param_bytes else 0
+
     def bytes_moved(self, batch: int = 1) -> int:
         """Minimum memory traffic of the layer for ``batch`` samples: activations per sample,
         parameters once."""

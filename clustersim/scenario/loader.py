@@ -111,10 +111,27 @@ def apply_overrides(
                 if last:
                     node[part] = value
                 else:
-                    node = node.setdefault(part, {})
+                    child = node.setdefault(part, {})
+                    if isinstance(child, str) and _names_a_preset(parts[: i + 1]):
+                        child = node[part] = {"preset": child}  # `device: H100` as a mapping
+                    node = child
             else:
                 raise InputError(f"--set {key}: {'.'.join(parts[:i])} is a value, not a mapping")
     return data
+
+
+def _names_a_preset(path: list[str]) -> bool:
+    """Whether ``path`` is a device or link field that may be a bare preset name
+    (``cluster.device``, ``cluster.devices.<node>``, ``cluster.link``, ``cluster.topology.*_link``),
+    so that ``--set cluster.device.launch_overhead=0`` can refine ``device: H100``."""
+    if path[:1] != ["cluster"]:
+        return False
+    rest = path[1:]
+    return (
+        rest in (["device"], ["link"])
+        or (len(rest) == 2 and rest[0] == "devices")
+        or (len(rest) == 2 and rest[0] == "topology" and rest[1].endswith("link"))
+    )
 
 
 def _read_yaml(path: Path) -> dict[str, Any]:

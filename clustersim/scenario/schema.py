@@ -80,6 +80,21 @@ class DeviceModel(Strict):
     mem_bandwidth: Rate | None = None
     memory: Bytes | None = None
     efficiency: float | None = Field(None, gt=0, le=1)
+    launch_overhead: Seconds | None = Field(
+        None,
+        description="seconds per kernel launch, e.g. 5 us; 0 turns it off (default: the "
+        "preset's, 0 for a device given by its numbers)",
+    )
+
+    @field_validator("launch_overhead")
+    @classmethod
+    def _non_negative_launch(cls, value: float | None) -> float | None:
+        if value is not None and not (value >= 0 and math.isfinite(value)):
+            raise InputError(
+                "launch_overhead must be a finite time >= 0 per kernel such as 5 us (0 turns "
+                f"it off), got {value!r}"
+            )
+        return value
 
 
 DeviceField = Annotated[DeviceModel, BeforeValidator(_preset_shorthand)]

@@ -319,6 +319,7 @@ def test_index_builder_rejects_broken_tables():
 def test_public_api():
     assert set(presets.__all__) == {
         "ALIASES",
+        "CUDA_LAUNCH_OVERHEAD",
         "DEVICE_PRESETS",
         "LINK_ALIASES",
         "LINK_PRESETS",

@@ -31,8 +31,10 @@ from typing import Any
 __all__ = [
     "gradient_bytes",
     "gradient_flops",
+    "gradient_kernels",
     "matching_bytes",
     "matching_flops",
+    "matching_kernels",
     "payload_bytes",
     "sparse_tensor_bytes",
     "transfer_time",
@@ -53,6 +55,14 @@ def gradient_flops(sizes: Sequence[int], batch: int) -> float:
     return 2.0 * batch * (2 * total + later)
 
 
+def gradient_kernels(sizes: Sequence[int]) -> int:
+    """Kernels of one gradient: one matrix product per product :func:`gradient_flops` counts,
+    ``2L + (L - 1)`` for ``L`` layers (forward, weight gradients, and the data gradients of
+    every layer but the first)."""
+    layers = len(sizes) - 1
+    return 2 * layers + max(layers - 1, 0)
+
+
 def gradient_bytes(sizes: Sequence[int]) -> float:
     """Bytes of the weight-sized arrays a gradient reads or writes (3 per layer, float64)."""
     return 3.0 * _F64 * _products(sizes)[0]
@@ -62,6 +72,13 @@ def matching_flops(sizes: Sequence[int], batch: int) -> float:
     """FLOP of one evaluation of DLG's matching loss and its gradient."""
     total, later = _products(sizes)
     return 2.0 * batch * (5 * total + 2 * later)
+
+
+def matching_kernels(sizes: Sequence[int]) -> int:
+    """Kernels of one matching evaluation: one per product :func:`matching_flops` counts,
+    ``5L + 2(L - 1)`` for ``L`` layers."""
+    layers = len(sizes) - 1
+    return 5 * layers + 2 * max(layers - 1, 0)
 
 
 def matching_bytes(sizes: Sequence[int]) -> float:

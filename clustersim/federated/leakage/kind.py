@@ -335,7 +335,11 @@ def analytic(plan: LeakagePlan) -> dict[str, Any]:
         "gradient_time_s": _per(
             plan,
             [
-                device.compute_time(costs.gradient_flops(sizes, b), costs.gradient_bytes(sizes))
+                device.compute_time(
+                    costs.gradient_flops(sizes, b),
+                    costs.gradient_bytes(sizes),
+                    kernels=costs.gradient_kernels(sizes),
+                )
                 for b in plan.batch_sizes
             ],
         ),

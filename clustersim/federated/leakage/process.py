@@ -97,6 +97,7 @@ class LeakageRun:
                     costs.gradient_flops(sizes, x.shape[0]),
                     costs.gradient_bytes(sizes),
                     label=f"gradient {plan.labels[d]} #{j}",
+                    kernels=costs.gradient_kernels(sizes),
                 )
                 encoder = Defence(spec, plan.model, self.rng(f"leakage.defence.{d}.{j}"))
                 item.sent = encoder.apply(grads)
@@ -133,5 +134,6 @@ class LeakageRun:
                     evals * costs.matching_flops(plan.model.sizes, batch),
                     evals * costs.matching_bytes(plan.model.sizes),
                     label=f"DLG {plan.labels[item.defence]} #{item.target}",
+                    kernels=evals * costs.matching_kernels(plan.model.sizes),
                 )
             item.attack_end = env.now

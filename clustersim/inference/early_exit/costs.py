@@ -7,9 +7,10 @@ runs segments ``0..n`` and branches ``0..n`` (the last exit has no branch of its
 Teerapittayanon, McDanel & Kung, ICPR 2016, §III-C: the runtime of a sample is that of the
 layers up to its exit, which is where the speed-up over the main network comes from.
 
-A stage's time for ``b`` samples is the sum of its layers' roofline times (Williams, Waterman &
-Patterson, CACM 2009: ``max(b·FLOP/peak, bytes_moved(b)/bandwidth) / efficiency`` per layer, as
-:meth:`clustersim.hardware.spec.DeviceSpec.roofline_time`), so the kind hands these functions
+A stage's time for ``b`` samples is the sum of its layers' kernel times (Williams, Waterman &
+Patterson, CACM 2009: ``max(b·FLOP/peak, bytes_moved(b)/bandwidth) / efficiency`` per layer,
+plus the device's launch overhead per layer, as
+:meth:`clustersim.hardware.spec.DeviceSpec.kernel_time`), so the kind hands these functions
 tables ``segment[m, b]`` and ``branch[m, b]`` of stage times for ``b = 0..B``. In a batch, every
 stage runs once on the samples still present, and a sample's latency is the time from the start
 of its batch to the end of its exit's branch (or of the last segment).

@@ -2,10 +2,11 @@
 batch, each stage once on the samples still present, and notes when each sample leaves.
 
 Stages and their costs are those of :mod:`~clustersim.inference.early_exit.costs`: main segment
-``m`` then branch ``m``, for every exit but the last. Each stage is one kernel on the device's
-compute stream whose time is the sum of its layers' roofline times for the samples present
-(``Stage.time``), so the trace shows one span per stage and the device's FLOP counter gets the
-FLOPs that really ran.
+``m`` then branch ``m``, for every exit but the last. Each stage is one span on the device's
+compute stream whose time is the sum of its layers' kernel times (the roofline plus the
+device's launch overhead, one kernel per layer) for the samples present (``Stage.time``), so
+the trace shows one span per stage and the device's FLOP counter gets the FLOPs that really
+ran.
 """
 
 from __future__ import annotations
@@ -37,12 +38,17 @@ class Stage:
 
     def time(self, device: Device, samples: int) -> float:
         """Seconds for ``samples`` samples on ``device`` before its slowdown: the sum of the
-        layers' roofline times (each layer is its own kernel); 0 without samples."""
+        layers' kernel times (each layer is its own kernel, a view none: its roofline plus one
+        launch overhead, :meth:`~clustersim.hardware.spec.DeviceSpec.kernel_time`); 0 without
+        samples (no kernel runs)."""
         if samples == 0:
             return 0.0
         spec = device.spec
         return float(
-            sum(spec.roofline_time(r.flops * samples, r.bytes_moved(samples)) for r in self.layers)
+            sum(
+                spec.kernel_time(r.flops * samples, r.bytes_moved(samples), kernels=r.kernels)
+                for r in self.layers
+            )
         )
 
 

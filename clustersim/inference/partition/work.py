@@ -11,8 +11,9 @@ Two shapes of work cover the five partitions:
   and sent back; static (a fixed list per worker) or adaptive (handed out as workers finish).
   ADCNN's FDSP and DeepThings' fully fused tiles.
 
-A step's cost is a list of layer entries (FLOP, bytes) priced with the device roofline
-(:meth:`clustersim.hardware.spec.DeviceSpec.roofline_time`) entry by entry. A tile's share of a
+A step's cost is a list of layer entries (FLOP, bytes), each one kernel, priced with the device
+roofline plus its launch overhead (:meth:`clustersim.hardware.spec.DeviceSpec.kernel_time`)
+entry by entry. A tile's share of a
 layer is its fraction of the layer's :func:`clustersim.nn.profile` record: FLOPs in proportion
 to the output pixels it computes, traffic to the pixels it reads and writes, plus the layer's
 weights, read once per step.
@@ -63,9 +64,10 @@ class Compute:
         return float(sum(self.nbytes))
 
     def time(self, spec: DeviceSpec) -> float:
-        """Seconds on ``spec`` at full speed: the roofline time of every entry, summed."""
+        """Seconds on ``spec`` at full speed: every entry's kernel time (its roofline plus one
+        launch overhead; an entry with no work, a view, launches nothing), summed."""
         pairs = zip(self.flops, self.nbytes, strict=True)
-        return float(sum(spec.roofline_time(f, b) for f, b in pairs))
+        return float(sum(spec.kernel_time(f, b, kernels=1 if f or b else 0) for f, b in pairs))
 
     def __add__(self, other: Compute) -> Compute:
         return Compute(self.flops + other.flops, self.nbytes + other.nbytes)

@@ -54,6 +54,7 @@ from clustersim.inference.speculative.kernels import (
 )
 from clustersim.inference.speculative.models import (
     DTYPE_BYTES,
+    MEDUSA_HEAD_KERNELS,
     TransformerConfig,
     get_model,
     medusa_heads_params,
@@ -147,6 +148,7 @@ def _placement(cluster: Cluster, params: SpeculativeParams) -> Placement:
     draft_model: TransformerConfig | None = None
     verify_layers = None
     extra = 0.0
+    extra_kernels = 0
     if params.method in ("speculative", "tree", "pearl"):
         draft_model = get_model(params.draft_model)
     elif params.method == "self_speculative":
@@ -156,6 +158,7 @@ def _placement(cluster: Cluster, params: SpeculativeParams) -> Placement:
             verify_layers = target_model.layers - exit_layer
     elif params.method == "medusa":
         extra = medusa_heads_params(target_model, len(params.medusa_topk))
+        extra_kernels = MEDUSA_HEAD_KERNELS * len(params.medusa_topk)
     return Placement(
         cluster=cluster,
         target=target_name,
@@ -167,7 +170,7 @@ def _placement(cluster: Cluster, params: SpeculativeParams) -> Placement:
         dtype_bytes=DTYPE_BYTES[params.dtype],
         verify_layers=verify_layers,
         extra_target_params=extra,
-        launch_overhead_s=params.launch_overhead,
+        extra_target_kernels=extra_kernels,
         payload_vocab=target_model.vocab,
         ship_distributions=params.temperature > 0,
     )
@@ -262,7 +265,6 @@ def _baseline(plan: SpeculativePlan) -> dict[str, float]:
         batch=params.batch,
         prompt_tokens=params.prompt_tokens,
         dtype_bytes=placement.dtype_bytes,
-        launch_overhead_s=params.launch_overhead,
     )
     rng = np.random.default_rng((plan.cluster.sim.seed, 0xBA5E))
     _, rounds = take(
@@ -469,7 +471,8 @@ def analytic_notes(plan: SpeculativePlan) -> dict[str, AnalyticNote]:
     method = plan.params.method
     notes = {
         "baseline_time_per_token_s": AnalyticNote(
-            "T: one target step, roofline of its FLOPs and bytes plus the launch overhead",
+            "T: one target step, roofline of its FLOPs and bytes plus the device's launch "
+            "overhead per kernel (5 per block, the embedding and the LM head)",
             "the run's mean context length",
             "context grows per token",
         )

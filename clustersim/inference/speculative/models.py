@@ -2,7 +2,8 @@
 
 A decoding step runs the model over ``k`` new tokens for each of ``b`` sequences that already
 hold ``L`` tokens in their KV cache. On a device it costs the roofline time
-``max(FLOPs / peak, bytes / mem_bw)`` (:meth:`DeviceSpec.roofline_time`), where
+``max(FLOPs / peak, bytes / mem_bw)`` plus the device's launch overhead per kernel
+(:meth:`DeviceSpec.kernel_time`), where
 
 * FLOPs = 2 x (matmul parameters) x b x k                       (one multiply-add per weight)
           + 4 x layers x d_attn x b x sum_{i=1..k} (L + i)       (QK^T and AV over the cache)
@@ -20,6 +21,10 @@ decoding does not save computation, but greatly reduces memory traffic", lecture
 et al. 2023, Section 3.4). Activations are assumed to stay on chip; layer norms, rotary
 embeddings and the softmax are ignored (a fraction of a percent of the FLOPs).
 
+* kernels = :data:`BLOCK_KERNELS` per block + the embedding gather + the LM head (+ two per
+  Medusa head): one launch per matrix product the FLOPs above count, and none for the
+  element-wise work they ignore (taken as fused into its neighbours).
+
 Presets give the architecture of public checkpoints; the parameter count is derived from it and
 matches the published size, which is how each configuration below was checked.
 """
@@ -32,7 +37,9 @@ from dataclasses import dataclass, replace
 from clustersim.errors import InputError
 
 __all__ = [
+    "BLOCK_KERNELS",
     "DTYPE_BYTES",
+    "MEDUSA_HEAD_KERNELS",
     "MODEL_PRESETS",
     "ForwardCost",
     "TransformerConfig",
@@ -44,13 +51,25 @@ DTYPE_BYTES: dict[str, float] = {"float32": 4, "float16": 2, "bfloat16": 2, "int
 """Bytes per weight / KV element for each storage dtype."""
 
 
+BLOCK_KERNELS = 5
+"""Kernels of one block in a decoding pass: the Q, K, V projections as one fused GEMM, one
+attention kernel over the cache (FlashDecoding-style: ``QKᵀ``, softmax and ``AV`` fused, as the
+KV term above assumes), the output projection, the SwiGLU gate and up projections as one fused
+GEMM, and the down projection."""
+MEDUSA_HEAD_KERNELS = 2
+"""Kernels of one Medusa head: its residual feed-forward layer ``W1`` and its vocabulary
+projection ``W2`` (:func:`medusa_heads_params`)."""
+
+
 @dataclass(frozen=True, slots=True)
 class ForwardCost:
-    """What one forward pass costs: FLOP and bytes moved to or from main memory."""
+    """What one forward pass costs: FLOP, bytes moved to or from main memory, and the kernels
+    it launches."""
 
     flops: float
     weight_bytes: float
     kv_bytes: float
+    kernels: int = 0
 
     @property
     def bytes(self) -> float:
@@ -62,6 +81,7 @@ class ForwardCost:
             self.flops + other.flops,
             self.weight_bytes + other.weight_bytes,
             self.kv_bytes + other.kv_bytes,
+            self.kernels + other.kernels,
         )
 
 
@@ -142,6 +162,7 @@ class TransformerConfig:
         layers: int | None = None,
         lm_head: bool = True,
         extra_params: float = 0.0,
+        extra_kernels: int = 0,
     ) -> ForwardCost:
         """FLOPs and bytes of one pass over ``tokens`` new tokens per sequence.
 
@@ -155,6 +176,7 @@ class TransformerConfig:
                 layers left to verify after one).
             lm_head: whether the pass ends in the LM head (a vocab x hidden matmul).
             extra_params: further matmul parameters applied to every token (Medusa heads).
+            extra_kernels: the kernels those parameters launch.
         """
         n_layers = self.layers if layers is None else layers
         matmul = n_layers * self.layer_params + (self.vocab * self.hidden if lm_head else 0)
@@ -165,7 +187,8 @@ class TransformerConfig:
         flops = 2.0 * matmul * new + 4.0 * n_layers * self.hidden * attended
         weight_bytes = dtype_bytes * (matmul + new * self.hidden)  # + embedding rows gathered
         kv_bytes = dtype_bytes * 2 * n_layers * self.kv_dim * batch * (context + tokens)
-        return ForwardCost(flops, weight_bytes, kv_bytes)
+        kernels = BLOCK_KERNELS * n_layers + 1 + (1 if lm_head else 0) + extra_kernels
+        return ForwardCost(flops, weight_bytes, kv_bytes, kernels)
 
 
 def medusa_heads_params(config: TransformerConfig, heads: int) -> float:

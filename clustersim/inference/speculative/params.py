@@ -11,7 +11,7 @@ better), not from the architectures, which only set the costs.
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
 import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator, model_validator
@@ -19,7 +19,6 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validat
 from clustersim.errors import InputError
 from clustersim.inference.speculative.models import TransformerConfig, get_model
 from clustersim.kinds.validation import positive, positive_int
-from clustersim.units import Seconds
 
 __all__ = ["DEFAULT_DRAFT_QUALITY", "MAX_CHECK_POSITIONS", "METHODS", "Method", "SpeculativeParams"]
 
@@ -53,7 +52,6 @@ class SpeculativeParams(BaseModel):
     prompt_tokens: int = Field(128, description="tokens in the KV cache at the start")
     batch: int = Field(1, description="sequences decoded in lockstep")
     dtype: Literal["float32", "float16", "bfloat16", "int8", "int4"] = "float16"
-    launch_overhead: Seconds = Field(0.0, description="fixed time per layer per pass")
     vocab: int = Field(32, description="toy vocabulary size")
     order: int = Field(2, description="toy n-gram context length")
     target_sharpness: float = Field(2.0, description="toy target logit scale")
@@ -114,12 +112,17 @@ class SpeculativeParams(BaseModel):
             )
         return value
 
-    @field_validator("launch_overhead")
+    @model_validator(mode="before")
     @classmethod
-    def _overhead(cls, value: float) -> float:
-        if not value >= 0:
-            raise InputError(f"launch_overhead must be a time >= 0 such as 5 us, got {value!r}")
-        return value
+    def _launch_overhead_is_the_devices(cls, data: Any) -> Any:
+        if isinstance(data, dict) and "launch_overhead" in data:
+            raise InputError(
+                "launch_overhead is a property of the device, not of the workload: set it on "
+                "the device (cluster.device: {preset: A100, launch_overhead: 4 us}, or "
+                "cluster.devices.<node>), where every kind uses it; the GPU presets already "
+                "carry 5 us per kernel"
+            )
+        return data
 
     @field_validator("vocab")
     @classmethod

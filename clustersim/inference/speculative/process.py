@@ -1,7 +1,8 @@
 """SimPy processes: the rounds of a decoding method spent on devices and links.
 
 A :class:`Placement` says where the target and the draft run and what each forward pass costs
-(:mod:`~clustersim.inference.speculative.models` through the device roofline). The processes
+(:mod:`~clustersim.inference.speculative.models` through the device roofline and its launch
+overhead per kernel, :meth:`~clustersim.hardware.spec.DeviceSpec.kernel_time`). The processes
 replay the :class:`~clustersim.inference.speculative.kernels.Round` records the kernels
 produced, and :func:`replay` runs one of them to the end:
 
@@ -48,7 +49,7 @@ class Placement:
         verify_layers: layers the verification pass runs (None: all; fewer when a
             self-speculative draft's early layers are reused).
         extra_target_params: matmul parameters added to every target pass (Medusa heads).
-        launch_overhead_s: fixed time per layer per pass (kernel launches), 0 for pure roofline.
+        extra_target_kernels: the kernels those parameters launch.
         payload_vocab: vocabulary of the real model, for the size of shipped distributions.
         ship_distributions: send the draft's distributions with its tokens (needed to verify
             when sampling at T > 0; greedy decoding ships token ids only).
@@ -64,7 +65,7 @@ class Placement:
     dtype_bytes: float = 2.0
     verify_layers: int | None = None
     extra_target_params: float = 0.0
-    launch_overhead_s: float = 0.0
+    extra_target_kernels: int = 0
     payload_vocab: int = 32000
     ship_distributions: bool = True
 
@@ -92,6 +93,7 @@ class Placement:
             dtype_bytes=self.dtype_bytes,
             layers=self.verify_layers if verify else None,
             extra_params=self.extra_target_params,
+            extra_kernels=self.extra_target_kernels,
         )
 
     def draft_cost(self, tokens: int, context: int) -> ForwardCost:
@@ -101,9 +103,9 @@ class Placement:
             tokens, batch=self.batch, context=context, dtype_bytes=self.dtype_bytes
         )
 
-    def seconds(self, device: Device, cost: ForwardCost, layers: int) -> float:
-        """Roofline time of a pass plus the per-layer launch overhead (before slowdown)."""
-        return device.spec.roofline_time(cost.flops, cost.bytes) + layers * self.launch_overhead_s
+    def seconds(self, device: Device, cost: ForwardCost) -> float:
+        """Roofline time of a pass plus its kernels' launch overheads (before slowdown)."""
+        return device.spec.kernel_time(cost.flops, cost.bytes, cost.kernels)
 
     def target_step_s(self, context: float | None = None) -> float:
         """Time of one plain one-token target step (T in Leviathan et al.), by default at the
@@ -113,14 +115,14 @@ class Placement:
             1, batch=self.batch, context=ctx, dtype_bytes=self.dtype_bytes
         )
         dev = self.target_device
-        return self.seconds(dev, cost, self.target_model.layers) * dev.slowdown
+        return self.seconds(dev, cost) * dev.slowdown
 
     def draft_step_s(self, context: float | None = None) -> float:
         """Time of one one-token draft step (c T in Leviathan et al.)."""
         assert self.draft_model is not None and self.draft_device is not None
         ctx = self.prompt_tokens if context is None else context
         dev = self.draft_device
-        return self.seconds(dev, self.draft_cost(1, ctx), self.draft_model.layers) * dev.slowdown
+        return self.seconds(dev, self.draft_cost(1, ctx)) * dev.slowdown
 
     def draft_payload(self, tokens: int) -> float:
         """Bytes the draft sends to the target for ``tokens`` drafted tokens."""
@@ -183,11 +185,10 @@ def _pass(
     placement: Placement,
     device: Device,
     cost: ForwardCost,
-    layers: int,
     label: str,
     log: list[tuple[float, float]],
 ) -> Generator[Any, Any, None]:
-    seconds = placement.seconds(device, cost, layers)
+    seconds = placement.seconds(device, cost)
     end = yield from device.compute(cost.flops, cost.bytes, label=label, duration=seconds)
     log.append((end - seconds * device.slowdown, end))
 
@@ -200,9 +201,7 @@ def _draft_passes(
     assert device is not None and model is not None
     ctx = context
     for k in r.draft_passes:
-        yield from _pass(
-            placement, device, placement.draft_cost(k, ctx), model.layers, "draft", log.draft_busy
-        )
+        yield from _pass(placement, device, placement.draft_cost(k, ctx), "draft", log.draft_busy)
         ctx += k
 
 
@@ -210,19 +209,9 @@ def _target_pass(
     placement: Placement, r: Round, context: int, log: DecodeLog
 ) -> Generator[Any, Any, None]:
     verify = r.phase != "decode"
-    layers = (
-        (placement.verify_layers or placement.target_model.layers)
-        if verify
-        else (placement.target_model.layers)
-    )
     cost = placement.target_cost(r.target_tokens, context, verify=verify)
     yield from _pass(
-        placement,
-        placement.target_device,
-        cost,
-        layers,
-        "verify" if verify else "decode",
-        log.target_busy,
+        placement, placement.target_device, cost, "verify" if verify else "decode", log.target_busy
     )
     placement.cluster.sim.tracer.annotate_last(role=r.phase)  # PEARL: pre- or post-verify
 

@@ -147,7 +147,10 @@ def _layer_seconds(
     device = cluster.devices[node]
     table = params.layer_times.get(node)
     if table is None:
-        return np.array([device.compute_time(r.flops, r.bytes_moved(1)) for r in layers])
+        # one kernel per layer (none for a view): its roofline plus one launch overhead
+        return np.array(
+            [device.compute_time(r.flops, r.bytes_moved(1), kernels=r.kernels) for r in layers]
+        )
     return np.array(table, dtype=float) * device.slowdown
 
 

@@ -88,11 +88,12 @@ class SplitRunner:
         device = self.cluster.devices[node]
         layer = self.layers[i]
         table = self.times.get(node)
-        return device.compute(
+        return device.compute(  # a layer's kernel; a measured table includes its launch
             layer.flops,
             layer.bytes_moved(1),
             duration=table[i] if table is not None else None,
             label=f"{i} {layer.layer.split('(')[0]}",
+            kernels=layer.kernels,
         )
 
     def _mobile(self) -> Generator[Any, Any, None]:

@@ -14,6 +14,15 @@ bucket ``b``'s exchange starts when every worker has produced it and the previou
 exchange is done: ``e_b = max(r_b, e_{b-1}) + A(G_b)``, ``T = e_last + U``, where ``r_b`` is
 the time the last worker finishes bucket ``b``'s backward (:func:`overlapped_iteration_time`).
 
+**Kernels** (each pays the device's launch overhead, :meth:`clustersim.hardware.spec.
+DeviceSpec.kernel_time`): the forward launches one kernel per layer (its matrix product; the
+bias and the activation are taken as fused into the product's epilogue, as cuBLASLt's
+bias/ReLU epilogues do, so an eager framework that launches them separately pays more), the
+backward :func:`backward_kernels` per layer (the data and the weight gradient are two matrix
+products, which is why the backward is priced at twice the forward), each compression pass one
+kernel per layer of its bucket (the codecs encode layer by layer), and the update
+:data:`UPDATE_KERNELS`.
+
 **Learning rate** (Goyal et al., "Accurate, Large Minibatch SGD: Training ImageNet in 1 Hour",
 arXiv:1706.02677, 2017, §2.1-2.2): :func:`learning_rate`.
 
@@ -43,8 +52,10 @@ if TYPE_CHECKING:
 
 __all__ = [
     "COMPRESS_PASSES",
+    "UPDATE_KERNELS",
     "UPDATE_PASSES",
     "LayerCost",
+    "backward_kernels",
     "buckets_of",
     "expected_bucket_bytes",
     "expected_payload_bytes",
@@ -56,6 +67,9 @@ __all__ = [
 
 UPDATE_PASSES = 5.0
 """Memory passes of a momentum-SGD update per parameter: read p, g, v; write p, v."""
+UPDATE_KERNELS = 1
+"""Kernels of one optimizer update: a single fused pass over every parameter, as PyTorch's
+multi-tensor (``foreach``/``fused``) SGD applies it."""
 COMPRESS_PASSES = {"dgc": 7.0, "terngrad": 3.0}
 """Memory passes over the gradient of the compression kernels, charged on the device: DGC
 reads G, U, V, writes U, V, selects and masks (7); TernGrad clips, draws and packs (3).
@@ -80,6 +94,12 @@ class LayerCost:
     bwd_flops: float
     bwd_bytes: float
     names: tuple[str, ...] = ()
+
+
+def backward_kernels(layer: LayerCost) -> int:
+    """Kernels of one layer's backward: two matrix products (the data gradient and the weight
+    gradient) for a layer with parameters, one (the data gradient) for a layer without."""
+    return 2 if layer.elements else 1
 
 
 def mlp_layer_costs(sizes: Sequence[int], batch: int, itemsize: int) -> list[LayerCost]:

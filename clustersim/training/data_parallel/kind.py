@@ -77,7 +77,9 @@ from clustersim.training.data_parallel.blas import single_threaded_blas
 from clustersim.training.data_parallel.codecs import DGCCodec, TernGradCodec
 from clustersim.training.data_parallel.costs import (
     COMPRESS_PASSES,
+    UPDATE_KERNELS,
     UPDATE_PASSES,
+    backward_kernels,
     expected_bucket_bytes,
     overlapped_iteration_time,
 )
@@ -341,24 +343,35 @@ def _compute_times(
     elements = layout.elements
     devices = [plan.cluster.devices[name] for name in layout.ranks]
     passes = COMPRESS_PASSES.get(params.compression_method or "", 0.0)
-    forward = np.array(
+    fwd_flops = sum(x.fwd_flops for x in layers)
+    fwd_bytes = sum(x.fwd_bytes for x in layers)
+    forward = np.array([d.compute_time(fwd_flops, fwd_bytes, kernels=len(layers)) for d in devices])
+    update = np.array(
         [
-            d.compute_time(sum(x.fwd_flops for x in layers), sum(x.fwd_bytes for x in layers))
+            d.compute_time(2.0 * elements, UPDATE_PASSES * item * elements, kernels=UPDATE_KERNELS)
             for d in devices
         ]
-    )
-    update = np.array(
-        [d.compute_time(2.0 * elements, UPDATE_PASSES * item * elements) for d in devices]
     )
     backward = []
     for b, bucket in enumerate(layout.buckets):
         kernels = [
-            np.array([d.compute_time(layers[i].bwd_flops, layers[i].bwd_bytes) for d in devices])
+            np.array(
+                [
+                    d.compute_time(
+                        layers[i].bwd_flops,
+                        layers[i].bwd_bytes,
+                        kernels=backward_kernels(layers[i]),
+                    )
+                    for d in devices
+                ]
+            )
             for i in bucket
         ]
         if passes:
             moved = passes * item * layout.bucket_elements(b)
-            kernels.append(np.array([d.compute_time(0.0, moved) for d in devices]))
+            kernels.append(
+                np.array([d.compute_time(0.0, moved, kernels=len(bucket)) for d in devices])
+            )
         backward.append(kernels)
     return forward, backward, update
 

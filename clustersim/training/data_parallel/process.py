@@ -2,7 +2,8 @@
 
 The process view of docs/architecture.md §1. One SimPy process per worker runs forward, then
 backward layer by layer, then (after the gradients are synchronised) the optimizer update, each
-as a roofline kernel on its device; one coordinator process runs the gradient exchange. A
+timed on its device with its kernel count (:mod:`~clustersim.training.data_parallel.costs`,
+"Kernels"); one coordinator process runs the gradient exchange. A
 bucket's exchange starts as soon as every worker has produced it (without ``overlap`` there is
 one bucket, so the exchange starts when every backward pass is done) and buckets go one after
 another.
@@ -39,7 +40,9 @@ from clustersim.collectives.schedule import Plan
 from clustersim.hardware.cluster import Cluster
 from clustersim.training.data_parallel.costs import (
     COMPRESS_PASSES,
+    UPDATE_KERNELS,
     UPDATE_PASSES,
+    backward_kernels,
     expected_bucket_bytes,
     learning_rate,
 )
@@ -115,25 +118,35 @@ class DataParallelRun:
         for k in range(layout.iterations):
             start = self.env.now
             busy = 0.0
-            end = yield from device.compute(fwd_flops, fwd_bytes, label="forward")
+            end = yield from device.compute(
+                fwd_flops, fwd_bytes, label="forward", kernels=len(layers)
+            )
             busy += end - start
             for b, bucket in enumerate(layout.buckets):
                 for i in bucket:
                     t = self.env.now
                     end = yield from device.compute(
-                        layers[i].bwd_flops, layers[i].bwd_bytes, label=f"backward {layers[i].name}"
+                        layers[i].bwd_flops,
+                        layers[i].bwd_bytes,
+                        label=f"backward {layers[i].name}",
+                        kernels=backward_kernels(layers[i]),
                     )
                     busy += end - t
                 if passes:
                     t = self.env.now
                     end = yield from device.compute(
-                        0.0, passes * item * layout.bucket_elements(b), label="compress"
+                        0.0,
+                        passes * item * layout.bucket_elements(b),
+                        label="compress",
+                        kernels=len(bucket),
                     )
                     busy += end - t
                 self._arrive(k, b)
             yield self.event("synced", k)
             t = self.env.now
-            end = yield from device.compute(2.0 * elements, update_bytes, label="update")
+            end = yield from device.compute(
+                2.0 * elements, update_bytes, label="update", kernels=UPDATE_KERNELS
+            )
             busy += end - t
             self.compute_per_worker[k, w] = busy
 

@@ -105,10 +105,11 @@ def _base_compute(
     cluster: Cluster, params: ParameterServerParams, workers: list[str]
 ) -> np.ndarray:
     """Seconds of one iteration's compute per worker, before any slowdown."""
-    if isinstance(params.compute, ComputeWork):
+    work = params.compute
+    if isinstance(work, ComputeWork):  # roofline plus its kernels' launch overheads
         return np.array(
             [
-                cluster.devices[w].spec.roofline_time(params.compute.flops, params.compute.bytes)
+                cluster.devices[w].spec.kernel_time(work.flops, work.bytes, work.kernels)
                 for w in workers
             ]
         )

@@ -17,7 +17,7 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from clustersim.errors import InputError
-from clustersim.kinds.validation import positive, validate_nested
+from clustersim.kinds.validation import positive, positive_int, validate_nested
 from clustersim.units import Bytes, Flops, format_bytes, parse_flops, parse_time
 
 __all__ = [
@@ -29,12 +29,18 @@ __all__ = [
 
 
 class ComputeWork(BaseModel):
-    """Per-iteration work of a worker, timed with its device's roofline."""
+    """Per-iteration work of a worker, timed with its device's roofline plus ``kernels`` launch
+    overheads (:meth:`clustersim.hardware.spec.DeviceSpec.kernel_time`)."""
 
     model_config = ConfigDict(extra="forbid")
 
     flops: Flops = Field(description="FLOP per iteration per worker, e.g. 2 TFLOP")
     bytes: Bytes = Field(0.0, description="bytes of device memory traffic per iteration")
+    kernels: int = Field(
+        1,
+        description="kernels the iteration's compute launches; each pays the device's "
+        "launch_overhead",
+    )
 
     @field_validator("flops", "bytes")
     @classmethod
@@ -42,6 +48,11 @@ class ComputeWork(BaseModel):
         if not value >= 0:
             raise InputError(f"must be non-negative, got {value!r}")
         return value
+
+    @field_validator("kernels")
+    @classmethod
+    def _kernels(cls, value: int) -> int:
+        return positive_int(value, 0)
 
 
 class StragglerDistribution(BaseModel):
@@ -113,8 +124,9 @@ class ParameterServerParams(BaseModel):
     )
     compute: float | ComputeWork = Field(
         0.0,
-        description="per-iteration compute per worker: a time (20 ms) or FLOPs (2 TFLOP, "
-        "or {flops, bytes}) run on the device roofline",
+        description="per-iteration compute per worker: a time (20 ms, taken whole) or FLOPs "
+        "(2 TFLOP, or {flops, bytes, kernels}) run on the device roofline plus its launch "
+        "overhead per kernel",
     )
     iterations: int = Field(10, ge=1)
     mode: Literal["sync", "async", "ssp"] = "sync"

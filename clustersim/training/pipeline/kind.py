@@ -261,13 +261,17 @@ def _position_times(plan: PipelinePlan, d: int) -> tuple[float, float, float, fl
     tp_ranks = layout.groups[d][0]
     forward = backward = total = busy = 0.0
     for spec in (s for s in layout.stages if s.index % p == d):
-        passes = [(spec.fwd_flops, spec.fwd_bytes, True), (spec.bwd_flops, spec.bwd_bytes, False)]
+        # the last element: kernels per layer (one forward or recompute, two backward)
+        passes = [
+            (spec.fwd_flops, spec.fwd_bytes, True, 1),
+            (spec.bwd_flops, spec.bwd_bytes, False, 2),
+        ]
         if params.recompute:
-            passes.append((spec.fwd_flops, spec.fwd_bytes, False))
-        for flops, nbytes, is_forward in passes:
+            passes.append((spec.fwd_flops, spec.fwd_bytes, False, 1))
+        for flops, nbytes, is_forward, launches in passes:
             kernels = zip(flops, nbytes, spec.rows, strict=True)
             compute = sum(
-                dev.compute_time(f / t, x / t, rows=rows, tiling=layout.tiling)
+                dev.compute_time(f / t, x / t, rows=rows, tiling=layout.tiling, kernels=launches)
                 for f, x, rows in kernels
             )
             comm = 0.0

@@ -209,8 +209,9 @@ def layer_times(
     out = []
     for s in stage_specs(profile, [1] * len(profile), b):
         rows = s.rows[0]
-        f = dev.compute_time(s.fwd_flops[0], s.fwd_bytes[0], rows=rows, tiling=tiling)
-        bwd = dev.compute_time(s.bwd_flops[0], s.bwd_bytes[0], rows=rows, tiling=tiling)
+        # one forward kernel per layer, two backward (the data and the weight gradient)
+        f = dev.compute_time(s.fwd_flops[0], s.fwd_bytes[0], rows=rows, tiling=tiling, kernels=1)
+        bwd = dev.compute_time(s.bwd_flops[0], s.bwd_bytes[0], rows=rows, tiling=tiling, kernels=2)
         out.append(f * (2 if recompute else 1) + bwd)
     return out
 

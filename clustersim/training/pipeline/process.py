@@ -283,8 +283,10 @@ class PipelineRun:
         flops = spec.bwd_flops if kind == "B" else spec.fwd_flops
         nbytes = spec.bwd_bytes if kind == "B" else spec.fwd_bytes
         tiling = self.tiling
+        # kernels per layer: one forward (or recompute); two backward (data and weight gradient)
+        kernels = 2 if kind == "B" else 1
         times = [
-            device.compute_time(f / t, b / t, rows=rows, tiling=tiling)
+            device.compute_time(f / t, b / t, rows=rows, tiling=tiling, kernels=kernels)
             for f, b, rows in zip(flops, nbytes, spec.rows, strict=True)
         ]
         if t == 1 or self.tp_allreduces == 0:
@@ -631,10 +633,10 @@ def _stage_compute(
     """Per position: compute seconds of one micro-batch on its first device, all its chunks."""
     t, p, tiling = layout.t, layout.p, layout.tiling
 
-    def seconds(device: Device, flops: tuple, nbytes: tuple, rows: tuple) -> float:
+    def seconds(device: Device, flops: tuple, nbytes: tuple, rows: tuple, kernels: tuple) -> float:
         return sum(
-            device.compute_time(f / t, nb / t, rows=r, tiling=tiling)
-            for f, nb, r in zip(flops, nbytes, rows, strict=True)
+            device.compute_time(f / t, nb / t, rows=r, tiling=tiling, kernels=k)
+            for f, nb, r, k in zip(flops, nbytes, rows, kernels, strict=True)
         )
 
     out = []
@@ -647,8 +649,15 @@ def _stage_compute(
                     spec.fwd_flops + spec.bwd_flops,
                     spec.fwd_bytes + spec.bwd_bytes,
                     spec.rows + spec.rows,
+                    (1,) * len(spec.fwd_flops) + (2,) * len(spec.bwd_flops),  # kernels per layer
                 )
-                + (seconds(device, spec.fwd_flops, spec.fwd_bytes, spec.rows) if recompute else 0.0)
+                + (
+                    seconds(
+                        device, spec.fwd_flops, spec.fwd_bytes, spec.rows, (1,) * len(spec.rows)
+                    )
+                    if recompute
+                    else 0.0
+                )
                 for spec in layout.stages
                 if spec.index % p == d
             )

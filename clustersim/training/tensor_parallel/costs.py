@@ -9,9 +9,9 @@ dV and dK backward, and the replicated weights' gradients (see
 :mod:`~clustersim.training.tensor_parallel.kernels` for the numerics of both).
 
 :func:`layer_steps` lists what one rank does for one block, in the kernels' collective order:
-compute steps with their FLOPs and roofline bytes, and all-reduces with their sizes. The
-process times them on the devices and links; the analytic prices them with the roofline and the
-all-reduce algorithm's alpha-beta time.
+compute steps with their FLOPs, roofline bytes and kernels (:data:`GEMMS`), and all-reduces
+with their sizes. The process times them on the devices and links; the analytic prices them
+with the roofline plus the launch overheads and the all-reduce algorithm's alpha-beta time.
 """
 
 from __future__ import annotations
@@ -19,6 +19,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "GEMMS",
     "Step",
     "block_flops",
     "layer_steps",
@@ -71,16 +72,26 @@ def ring_bytes_per_device(sizes: list[float], t: int) -> float:
     return sum(2.0 * (t - 1) / t * size for size in sizes)
 
 
+GEMMS = {"qkv": 1, "attention": 4, "attention core": 3, "mlp": 2}
+"""Matrix products (kernels) of each forward piece, the ones :func:`block_flops` counts: the Q,
+K, V projections as one fused GEMM (Megatron-LM's ``query_key_value`` layer), the scores
+``QKᵀ`` and the weighted values as one batched GEMM each over all heads, the output projection;
+the MLP's two GEMMs. Softmax, dropout, layer norms and the activation are element-wise kernels
+the FLOP count leaves out and are taken as fused into their neighbours. A backward piece runs
+twice the forward's GEMMs (the data and the weight gradient of each product)."""
+
+
 @dataclass(frozen=True)
 class Step:
-    """One step of a rank's timeline: compute (``flops``, ``bytes``) or a collective of
-    ``size`` bytes (``"allreduce"``)."""
+    """One step of a rank's timeline: compute (``flops``, ``bytes`` in ``kernels`` kernels) or
+    a collective of ``size`` bytes (``"allreduce"``)."""
 
     kind: str
     label: str
     flops: float = 0.0
     nbytes: float = 0.0
     size: float = 0.0
+    kernels: int = 0
 
 
 def layer_steps(
@@ -100,16 +111,19 @@ def layer_steps(
 
     shard = t if partition == "megatron" else 1  # the sequence partition replicates weights
 
-    def compute(label: str, flops: float, weights: float) -> Step:
+    def compute(label: str, flops: float, weights: float, kernels: int) -> Step:
         # roofline traffic: this rank's weights plus reading and writing its activations
-        return Step("compute", label, flops / t, weights / shard + 2.0 * act / t)
+        return Step("compute", label, flops / t, weights / shard + 2.0 * act / t, kernels=kernels)
 
     if partition == "megatron":
         for k in halves:
-            fwd += [compute(f"{k} fwd", fl[k], params[k]), Step("allreduce", f"{k} g", size=act)]
+            fwd += [
+                compute(f"{k} fwd", fl[k], params[k], GEMMS[k]),
+                Step("allreduce", f"{k} g", size=act),
+            ]
         for k in reversed(halves):
             bwd += [
-                compute(f"{k} bwd", 2 * fl[k], 2 * params[k]),
+                compute(f"{k} bwd", 2 * fl[k], 2 * params[k], 2 * GEMMS[k]),
                 Step("allreduce", f"{k} f", size=act),
             ]
         return fwd, bwd
@@ -118,24 +132,29 @@ def layer_steps(
         if k == "attention":
             proj = 6.0 * b * s * h * h  # Q, K, V projections of this rank's tokens
             fwd += [
-                compute("qkv fwd", proj, 3 * params[k] / 4),
+                compute("qkv fwd", proj, 3 * params[k] / 4, GEMMS["qkv"]),
                 Step("allreduce", "K all-reduce", size=act),
                 Step("allreduce", "V all-reduce", size=act),
-                compute("attention fwd", fl[k] - proj, params[k] / 4),
+                compute("attention fwd", fl[k] - proj, params[k] / 4, GEMMS["attention core"]),
             ]
         else:
-            fwd.append(compute("mlp fwd", fl[k], params[k]))
+            fwd.append(compute("mlp fwd", fl[k], params[k], GEMMS[k]))
         weight_grads += params[k]
     for k in reversed(halves):
         if k == "attention":
             proj = 6.0 * b * s * h * h
             bwd += [
-                compute("attention bwd", 2 * (fl[k] - proj), 2 * params[k] / 4),
+                compute(
+                    "attention bwd",
+                    2 * (fl[k] - proj),
+                    2 * params[k] / 4,
+                    2 * GEMMS["attention core"],
+                ),
                 Step("allreduce", "dV all-reduce", size=act),
                 Step("allreduce", "dK all-reduce", size=act),
-                compute("qkv bwd", 2 * proj, 2 * 3 * params[k] / 4),
+                compute("qkv bwd", 2 * proj, 2 * 3 * params[k] / 4, 2 * GEMMS["qkv"]),
             ]
         else:
-            bwd.append(compute("mlp bwd", 2 * fl[k], 2 * params[k]))
+            bwd.append(compute("mlp bwd", 2 * fl[k], 2 * params[k], 2 * GEMMS[k]))
     bwd.append(Step("allreduce", "weight-gradient all-reduce", size=weight_grads))
     return fwd, bwd

@@ -132,13 +132,16 @@ def simulate(plan: TensorParallelPlan) -> Outcome:
 
 
 def analytic(plan: TensorParallelPlan) -> dict[str, Any]:
-    """Roofline compute plus the algorithm's alpha-beta time for each collective."""
+    """Roofline compute with its launch overheads plus the algorithm's alpha-beta time for each
+    collective."""
     cluster, params, ranks = plan.cluster, plan.params, plan.ranks
     t = params.degree
     steps = plan.fwd + plan.bwd
     dev = cluster.devices[ranks[0]]
     cc = AllreduceCost(cluster, ranks, params.algorithm)
-    compute = sum(dev.compute_time(s.flops, s.nbytes) for s in steps if s.kind == "compute")
+    compute = sum(
+        dev.compute_time(s.flops, s.nbytes, kernels=s.kernels) for s in steps if s.kind == "compute"
+    )
     comm = sum(cc.time(0, t, size) for size in plan.allreduce_sizes)
     per_layer = compute + comm
     if params.partition == "megatron":

@@ -89,7 +89,10 @@ class TensorParallelRun:
                 start = env.now
                 if step.kind == "compute":
                     yield from device.compute(
-                        step.flops, step.nbytes, label=f"L{layer} {step.label}"
+                        step.flops,
+                        step.nbytes,
+                        label=f"L{layer} {step.label}",
+                        kernels=step.kernels,
                     )
                     self.compute_s[i] += env.now - start
                 else:

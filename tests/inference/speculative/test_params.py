@@ -28,7 +28,7 @@ from tests.inference.speculative.helpers import scenario
         ({"tree_expansion": [2, 0]}, "tree_expansion must be a list of 1 to 16 integers"),
         ({"check_significance": 2}, "check_significance must be in \\(0, 1\\)"),
         ({"posterior_alpha": 0}, "posterior_alpha must be in \\(0, 1\\]"),
-        ({"launch_overhead": "-1 us"}, "launch_overhead must be a time >= 0"),
+        ({"launch_overhead": "4 us"}, "launch_overhead is a property of the device"),
     ],
 )
 def test_bad_parameters_name_field_value_and_expectation(
