@@ -46,7 +46,7 @@ one step at a time, each step as slow as its slowest edge, so a burst on one of 
 activations sharing AlexNet 15-1's last inbound NIC on Cluster-A: the ring's edge gets 1/13 of
 it) and the stream on another (the same server's outbound NIC) each stall every edge, one after
 the other, where this model lets a link's idle time absorb them. Measured on that plan: rounds
-back to back, 71.7 ms each against 15.9 ms alone (this model: at most 2x), the replicas waiting
+back to back, 71.9 ms each against 15.9 ms alone (this model: at most 2x), the replicas waiting
 for them half of the time, 16 % below the predicted throughput, though no link is busier than
 the model says (the inbound NIC 80 % of the time). The run reports it
 (``sync_round_s_per_stage``, ``sync_wait_fraction_per_stage``, :mod:`.process`); a cost model
