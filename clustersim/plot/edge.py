@@ -1,6 +1,7 @@
-"""Edge-inference pictures: Neurosurgeon's latency against bandwidth and its per-layer costs,
-one split inference's timeline, BranchyNet's accuracy-latency curve, DDNN's bytes against
-offloading the raw input (matplotlib, imported when a plot is made).
+"""Edge-inference pictures: Neurosurgeon's per-layer costs (its latency against bandwidth is a
+sweep, drawn by :func:`clustersim.plot.sweep.plot_sweep`), one split inference's timeline,
+BranchyNet's accuracy-latency curve, DDNN's bytes against offloading the raw input (matplotlib,
+imported when a plot is made).
 
 Every function takes plain numbers (metrics of a run, or closed forms evaluated by the caller)
 and draws into ``ax`` when given, else into a new Agg-backed figure; it returns the figure.
@@ -21,7 +22,6 @@ __all__ = [
     "plot_accuracy_latency",
     "plot_ddnn_bytes",
     "plot_layer_costs",
-    "plot_split_latency",
     "plot_split_timeline",
 ]
 
@@ -33,61 +33,6 @@ def _axes(ax: Axes | None, size: tuple[float, float]) -> tuple[Figure, Axes]:
 
     fig = Figure(figsize=size, layout="constrained")
     return fig, fig.add_subplot()
-
-
-def plot_split_latency(
-    bandwidth_Bps: Sequence[float],
-    best_s: Sequence[float],
-    all_cloud_s: Sequence[float],
-    all_mobile_s: Sequence[float],
-    *,
-    best_split: Sequence[int] | None = None,
-    presets: Sequence[tuple[str, float, float]] = (),
-    ax: Axes | None = None,
-    title: str | None = None,
-) -> Figure:
-    """End-to-end latency against uplink bandwidth: the best split, everything in the cloud
-    and everything on the mobile; ``presets`` are ``(name, bandwidth, simulated latency)``
-    points; ``best_split`` (layers on the mobile) shades where the best split is in between."""
-    import numpy as np
-
-    fig, ax = _axes(ax, (7.5, 4.5))
-    bw = np.asarray(bandwidth_Bps) * 8 / 1e6  # Mb/s on the axis
-    ax.plot(bw, all_cloud_s, "--", color="tab:blue", label="all in the cloud")
-    ax.plot(bw, all_mobile_s, "--", color="tab:red", label="all on the mobile")
-    ax.plot(bw, best_s, "-", color="black", linewidth=2, label="best split (Neurosurgeon)")
-    if best_split is not None:
-        k = np.asarray(best_split)
-        middle = (k > 0) & (k < k.max(initial=0))
-        if middle.any():
-            ax.fill_between(
-                bw,
-                0,
-                1,
-                where=middle,
-                transform=ax.get_xaxis_transform(),
-                color="0.85",
-                label="split inside the network",
-            )
-    for (name, bandwidth, latency), marker in zip(presets, "osD^vP*X", strict=False):
-        ax.plot(
-            bandwidth * 8 / 1e6,
-            latency,
-            marker,
-            color="tab:green",
-            markersize=7,
-            linestyle="none",
-            label=name,
-        )
-    ax.set_xscale("log")
-    ax.set_yscale("log")
-    ax.set_xlabel("uplink bandwidth (Mb/s)")
-    ax.set_ylabel("end-to-end latency (s)")
-    ax.grid(alpha=0.3, which="both")
-    ax.legend(fontsize=8)
-    if title:
-        ax.set_title(title, fontsize=10)
-    return fig
 
 
 def plot_layer_costs(

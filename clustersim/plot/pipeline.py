@@ -1,5 +1,6 @@
-"""Pipeline pictures: the staircase timeline of a schedule, a cost model's predictions against
-the simulation, GPipe's normalised-throughput table (matplotlib, imported lazily)."""
+"""Pipeline pictures: the staircase timeline of a schedule (matplotlib, imported lazily); the
+sweeps of a pipeline (bubble against M, GPipe's table) are drawn by
+:func:`clustersim.plot.sweep.plot_sweep`."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
 
-__all__ = ["compute_lanes", "plot_normalised_table", "plot_pipeline", "plot_prediction"]
+__all__ = ["compute_lanes", "plot_pipeline"]
 
 _UNITS = (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9))
 
@@ -75,71 +76,3 @@ def plot_pipeline(
                         clip_on=True,
                     )
     return fig
-
-
-def plot_prediction(
-    points: list[tuple[str, float, float]],
-    ax: Axes | None = None,
-    *,
-    title: str = "",
-    unit: str = "samples/s",
-    log: bool = True,
-) -> Figure:
-    """Simulated against predicted throughput, one labelled point per plan, on the diagonal
-    when the cost model predicts the run (log axes by default: plans span decades)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(6, 4.5), layout="constrained")
-    else:
-        fig = ax.figure  # type: ignore[assignment]
-    values = [v for _, p, s in points for v in (p, s)]
-    low, high = (min(values) / 1.5, max(values) * 1.5) if log else (0.0, 1.08 * max(values))
-    ax.plot([low, high], [low, high], color="0.6", lw=1, label="simulated = predicted")
-    for i, (label, predicted, simulated) in enumerate(points):
-        ax.plot(predicted, simulated, "o", color=f"C{i}", label=label)
-    if log:
-        ax.set(xscale="log", yscale="log")
-    ax.set(
-        xlim=(low, high),
-        ylim=(low, high),
-        xlabel=f"predicted ({unit})",
-        ylabel=f"simulated ({unit})",
-        title=title,
-    )
-    ax.legend(loc="upper left", fontsize=7)
-    return fig  # type: ignore[return-value]
-
-
-def plot_normalised_table(
-    measured: dict[tuple[int, int], float],
-    paper: dict[tuple[int, int], float],
-    ax: Axes | None = None,
-    *,
-    title: str = "",
-) -> Figure:
-    """GPipe's Table 2 layout: normalised throughput against K for each M, simulated (solid)
-    beside the paper's numbers (dashed)."""
-    import matplotlib.pyplot as plt
-
-    if ax is None:
-        fig, ax = plt.subplots(figsize=(5.5, 4), layout="constrained")
-    else:
-        fig = ax.figure  # type: ignore[assignment]
-    ks = sorted({k for k, _ in measured})
-    for i, m in enumerate(sorted({m for _, m in measured})):
-        colour = f"C{i}"
-        ax.plot(ks, [measured[(k, m)] for k in ks], "o-", color=colour, label=f"M = {m}")
-        if all((k, m) in paper for k in ks):
-            ax.plot(
-                ks,
-                [paper[(k, m)] for k in ks],
-                "s--",
-                color=colour,
-                mfc="none",
-                label=f"M = {m}, paper",
-            )
-    ax.set(xlabel="partitions K", ylabel="throughput / (K = 2, M = 1)", xticks=ks, title=title)
-    ax.set_ylim(bottom=0)
-    ax.legend(fontsize=7, ncols=2)
-    return fig  # type: ignore[return-value]

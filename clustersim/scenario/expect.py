@@ -69,7 +69,8 @@ class _Undefined(ArithmeticError):
 class Bound(BaseModel):
     """One metric's expectation."""
 
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+    # built when an expect: block is first parsed, not at import (most validations have none)
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False, defer_build=True)
 
     analytic: bool = False
     equals: Value | None = None
@@ -95,7 +96,7 @@ class Bound(BaseModel):
 class Expectations(BaseModel):
     """A scenario's ``expect:`` block, parsed."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", defer_build=True)
 
     let: dict[str, Value] = Field(default_factory=dict)
     checks: dict[str, Literal["pass", "fail"]] = Field(default_factory=dict)

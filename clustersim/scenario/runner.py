@@ -5,16 +5,18 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterable, Mapping
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from clustersim.core.simulation import Simulation
 from clustersim.errors import InputError
 from clustersim.hardware.cluster import Cluster
-from clustersim.result import Result, to_plain
 from clustersim.scenario.build import build_cluster
 from clustersim.scenario.expect import evaluate
 from clustersim.scenario.limits import RunLimits, check_work
 from clustersim.scenario.loader import Scenario, load_scenario
+
+if TYPE_CHECKING:
+    from clustersim.result import Result
 
 __all__ = ["check_scenario", "prepare_scenario", "run", "run_scenario"]
 
@@ -70,6 +72,8 @@ def run_scenario(
 
     ``progress(events, simulated_seconds)`` is called now and then during a long simulation.
     """
+    from clustersim.result import Result, to_plain  # here: validate never builds a Result
+
     limits = limits or RunLimits()
     started = time.perf_counter()
     sim = Simulation(scenario.seed, trace=trace, max_events=limits.max_events)
