@@ -165,6 +165,10 @@ def _clustersim() -> str:
 STARTUP_TARGET_S = 0.3
 """Issue 9: ``clustersim --help`` and ``clustersim validate`` under 0.3 s as whole processes."""
 
+RING_PROCESS_TARGET_S = 0.25 * 2.755
+"""Issue 9: the 1,024-rank ring all-reduce as a whole process within a quarter of ASTRA-sim's
+analytical backend on the same case here (2.755 s)."""
+
 STARTUP_SCENARIOS = (
     "ring_allreduce",
     "pipeline_gpipe_m4",
@@ -243,7 +247,12 @@ def bench_startup(repeat: int = 5) -> None:
     for name in STARTUP_SCENARIOS:
         path = ROOT / "scenarios" / f"{name}.yaml"
         commands[f"clustersim validate {name}"] = [cli, "validate", str(path)]
-    print(f"{'command':<43} {'as is s':>8} {'CPU s':>6} {'pyc s':>7} {'CPU s':>6}  under 0.3 s")
+    ring_run = "clustersim run ring_allreduce, 1,024 ranks"
+    commands[ring_run] = [
+        *(cli, "run", str(ROOT / "scenarios" / "ring_allreduce.yaml")),
+        *("--set", "cluster.topology.nodes=1024", "--set", "workload.verify=false"),
+    ]
+    print(f"{'command':<43} {'as is s':>8} {'CPU s':>6} {'pyc s':>7} {'CPU s':>6}  under target")
     plain = _checkout_env()
     with tempfile.TemporaryDirectory(prefix="clustersim-pyc-") as cache_dir:
         cached = _cached_env(cache_dir)
@@ -254,9 +263,10 @@ def bench_startup(repeat: int = 5) -> None:
             warm = [_process_times(command, cached) for _ in range(repeat)]
             wall, cpu = min(w for w, _ in as_is), min(c for _, c in as_is)
             wall_pyc, cpu_pyc = min(w for w, _ in warm), min(c for _, c in warm)
+            target = RING_PROCESS_TARGET_S if label == ring_run else STARTUP_TARGET_S
             met = "" if label.startswith("python") else (
-                f"{'yes' if wall < STARTUP_TARGET_S else 'no':>3} / "
-                f"{'yes' if wall_pyc < STARTUP_TARGET_S else 'no'} (pyc)"
+                f"{'yes' if wall < target else 'no':>3} / "
+                f"{'yes' if wall_pyc < target else 'no'} (pyc) of {target:.2f} s"
             )  # fmt: skip
             print(f"{label:<43} {wall:8.3f} {cpu:6.3f} {wall_pyc:7.3f} {cpu_pyc:6.3f}  {met}")
     ring = str(ROOT / "scenarios" / "ring_allreduce.yaml")

@@ -148,7 +148,8 @@ def format_value(name: str, value: Any) -> str:
             return "[]"
         if not all(_is_number(v) for v in value):
             return ", ".join("-" if v is None else str(v) for v in value)
-        shown = [_scalar(name, v) for v in value]
+        once = {v: _scalar(name, v) for v in set(value)}  # 1,024 equal ranks: formatted once
+        shown = [once[v] for v in value]
         if len(set(shown)) == 1:
             return shown[0] if len(shown) == 1 else f"{shown[0]} (all {len(shown)})"
         if name.endswith("_curve") or name.endswith("_curve_s"):

@@ -185,11 +185,16 @@ def schedule_process(
     nodes = cluster.rank_indices(ranks)
     p = nodes.size
     patterns: dict[tuple[bytes, bytes], FlowPattern] = {}
+    last: tuple[np.ndarray, np.ndarray, FlowPattern] | None = None
     for step in schedule:
-        key = (step.src.tobytes(), step.dst.tobytes())
-        pattern = patterns.get(key)
-        if pattern is None:
-            pattern = patterns[key] = routes.pattern(nodes[step.src], nodes[step.dst])
+        if last is not None and step.src is last[0] and step.dst is last[1]:
+            pattern = last[2]  # the same arrays as the step before (a ring's every step)
+        else:
+            key = (step.src.tobytes(), step.dst.tobytes())
+            pattern = patterns.get(key)
+            if pattern is None:
+                pattern = patterns[key] = routes.pattern(nodes[step.src], nodes[step.dst])
+            last = (step.src, step.dst, pattern)
         yield net.transfer_all(pattern, step.sizes, step.label)
         if padded is not None and step.apply is not None:
             step.apply(padded)

@@ -164,12 +164,16 @@ def ring_phase(
     dst = np.roll(rings, -1, axis=1).ravel()
     lag = 1 if phase == REDUCE_SCATTER else 0
     position = np.arange(members)
+    even = block_bytes.size and (block_bytes == block_bytes.flat[0]).all()
     for step in range(members - 1):
-        block = (position - lag - step) % members
+        if even:
+            sizes: np.ndarray | float = float(block_bytes.flat[0])
+        else:
+            sizes = block_bytes[:, (position - lag - step) % members].ravel()
         yield Step(
             src,
             dst,
-            block_bytes[:, block].ravel(),
+            sizes,
             f"{label} {phase}",
             partial(kernel, step=step) if kernel else None,
             phase == REDUCE_SCATTER,

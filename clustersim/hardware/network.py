@@ -24,6 +24,16 @@ comes from a heap with one entry per group (its earliest activation or completio
 network keeps a single pending SimPy timeout, at the next instant a flow starts streaming or
 finishes, so the event count grows with distinct instants, not with flows.
 
+**Batches that move as one.** A batch whose flows are alike and apart (same latency, same
+finite bottleneck, no common link: a ring step, a shift, one flow) and that has one size for
+all its flows is kept as one entry (:class:`_Bulk`) while no flow holds a slot: no slots, no
+link counts, one heap entry, its start and end in closed form, so a ring step of 16,384 flows
+costs what a single flow costs. The senders of a bulk that arrives are held for the instant:
+if the same senders start the next batch then (the ring's next step), their busy intervals go
+on without being closed and reopened. The moment anything else is submitted every bulk is
+written into the slots as the state it stands for and the general engine below takes over;
+``tests/hardware/test_bulk.py`` holds both ways equal to the last bit.
+
 Two paths keep the constant small. A single flow (:meth:`FlowNetwork.transfer`, and any group
 of one flow) moves through the same states in scalar steps, with no array operation on one
 element. A batch given consecutive slots is read and written as one block (a slice, not a
@@ -67,6 +77,9 @@ _PAIR_PATTERN_LIMIT = 65_536
 """Single-flow patterns kept by :meth:`FlowNetwork.transfer` (least recently used dropped)."""
 _PENDING_PATTERN_LIMIT = 4096
 """Patterns whose bytes may wait to be added to the totals (then all are folded in)."""
+_BULK_LIMIT = 8
+"""Bulks of more than one flow in flight at once, at most (a submission checks each of them
+for a common link; single-flow bulks are found through their links instead)."""
 _pattern_ids = itertools.count()
 
 # flow slot states
@@ -144,6 +157,41 @@ class FlowPattern:
         return np.unique(self.entry_link, return_counts=True)
 
     @cached_property
+    def alike(self) -> tuple[float, float] | None:
+        """(latency, bottleneck) of every flow when the flows are alike and apart, else None.
+
+        Alike and apart: every flow has a route, all routes have the same latency and the same
+        finite bottleneck, and no two flows cross the same link or medium. Alone on the
+        network such a batch moves as one (:class:`_Bulk`): all its flows start streaming at
+        one instant and, given one size, arrive at one instant.
+        """
+        if not self.size or self.route_lengths.min() == 0 or self.link_counts[1].max() > 1:
+            return None
+        latency, bottleneck = self.latency[0], self.bottleneck[0]
+        if bottleneck == np.inf or (self.latency != latency).any():
+            return None
+        if (self.bottleneck != bottleneck).any():
+            return None
+        return float(latency), float(bottleneck)
+
+    @cached_property
+    def links_list(self) -> list[int]:
+        """``entry_link`` as a list of Python ints (links and media)."""
+        return self.entry_link.tolist()
+
+    @cached_property
+    def link_mask(self) -> np.ndarray:
+        """Boolean over link indices (up to the largest the pattern crosses): crossed or not."""
+        mask = np.zeros(int(self.entry_link.max()) + 1 if self.entry_link.size else 0, bool)
+        mask[self.entry_link] = True
+        return mask
+
+    def crosses_any(self, other: FlowPattern) -> bool:
+        """Whether a link or medium of ``other`` is one of this pattern's."""
+        mask, links = self.link_mask, other.entry_link
+        return bool(mask[links[links < mask.size]].any())
+
+    @cached_property
     def _links_once(self) -> tuple[np.ndarray, np.ndarray]:
         """(distinct links, index of each entry's link among them), for byte accounting."""
         return np.unique(self.entry_link, return_inverse=True)
@@ -158,20 +206,69 @@ class FlowPattern:
 class _Batch:
     """Flows submitted together; its event fires when the last one has arrived."""
 
-    __slots__ = ("event", "label", "n_left", "pattern", "seq", "sizes", "slots", "submitted")
+    __slots__ = (
+        "arrived", "event", "label", "n_left", "pattern", "seq", "sizes", "slots", "submitted",
+    )  # fmt: skip
 
     def __init__(
-        self, seq: int, pattern: FlowPattern, sizes: np.ndarray, slots: np.ndarray, now: float,
-        event: simpy.Event, label: str,
+        self, seq: int, pattern: FlowPattern, sizes: np.ndarray | None,
+        slots: np.ndarray | None, now: float, event: simpy.Event, label: str,
     ) -> None:  # fmt: skip
         self.seq = seq
         self.pattern = pattern
         self.sizes = sizes
+        """Bytes of each flow; None while the batch is a :class:`_Bulk` (one size for all)."""
         self.slots = slots
+        """Flow slots; None while the batch is a :class:`_Bulk` (it holds none)."""
         self.submitted = now
         self.event = event
         self.label = label
         self.n_left = pattern.size
+        self.arrived = _INF
+        """When a :class:`_Bulk`'s flows arrived (every one at once)."""
+
+
+class _Bulk:
+    """A batch of alike, apart flows (:attr:`FlowPattern.alike`) of one size, alone on the
+    network, kept as one entry: it holds no slot and no link count, and starting or
+    finishing it costs the same for 16,384 flows as for one.
+
+    It is exactly what the slots would hold, in closed form: every flow waits ``latency``,
+    then streams alone at ``rate`` (its bottleneck) and arrives ``size / rate`` later. Bulks
+    exist only while no flow holds a slot, and never two that cross a common link; the moment
+    another flow is submitted every bulk is written into the slots as the state it stands
+    for (:meth:`FlowNetwork._materialise`), and the general engine takes over.
+    """
+
+    __slots__ = ("activate", "batch", "finish", "rate", "size", "started")
+
+    def __init__(self, batch: _Batch, size: float, latency: float, rate: float) -> None:
+        self.batch = batch
+        self.size = size
+        self.rate = rate
+        self.activate = batch.submitted + latency
+        self.started: float | None = None
+        """When the flows started streaming (None while they wait out the latency)."""
+        self.finish = _INF
+
+
+def _flow_sizes(
+    pattern: FlowPattern, sizes: Sequence[float] | np.ndarray | float
+) -> tuple[float | None, np.ndarray | None]:
+    """(one size for every flow, or None; each flow's size, or None when one number was given),
+    checked finite and non-negative."""
+    given = np.asarray(sizes, dtype=float)
+    if given.ndim == 0:
+        size = float(given)
+        if not 0.0 <= size < _INF:
+            raise ValueError("flow sizes must be finite and non-negative")
+        return size, None
+    per_flow = np.broadcast_to(given, (pattern.size,)).copy()
+    if (per_flow < 0).any() or not np.isfinite(per_flow).all():
+        raise ValueError("flow sizes must be finite and non-negative")
+    if pattern.alike is not None and (per_flow == per_flow[0]).all():
+        return float(per_flow[0]), per_flow
+    return None, per_flow
 
 
 class FlowNetwork:
@@ -236,11 +333,15 @@ class FlowNetwork:
         self._link_bytes = np.zeros(n_real)
         self._node_bytes_sent = np.zeros(n_nodes)
         self._node_bytes_received = np.zeros(n_nodes)
-        self._pending_bytes: dict[int, tuple[FlowPattern, np.ndarray]] = {}
-        """Bytes submitted per flow of each pattern since the totals were last read."""
+        self._pending_bytes: dict[int, list] = {}
+        """Per pattern, [pattern, bytes per flow or None, bytes of every flow when None]: the
+        bytes submitted since the totals were last read (see :meth:`_pend_bytes`)."""
         self._send_busy_closed = np.zeros(n_nodes)
         self._sends_in_flight = np.zeros(n_nodes, dtype=np.int64)
         self._send_busy_since = np.zeros(n_nodes)
+        self._held_sends: tuple[np.ndarray, np.ndarray, float] | None = None
+        """The sends of the last bulk to arrive, (nodes, counts, when), not ended yet: if the
+        same senders start the next batch at that instant, their busy intervals go on."""
         self.flows_completed = 0
         self.rate_solves = 0
 
@@ -274,6 +375,14 @@ class FlowNetwork:
         self._groups: dict[int, tuple[int, np.ndarray]] = {}
         self._group_live: dict[int, int] = {}
         self._group_ids = itertools.count()
+        self._bulks: dict[int, _Bulk] = {}
+        """Batches moving as one (group id -> bulk), only while no flow holds a slot."""
+        self._multi_bulks: dict[int, _Bulk] = {}
+        """The bulks of more than one flow (at most ``_BULK_LIMIT``)."""
+        self._l_bulk = np.full(n_links, -1, dtype=np.int64)
+        """Per link, the single-flow bulk last put on it (current only while in ``_bulks``)."""
+        self._bulk_enabled = True
+        """Tests turn bulks off to compare with the general path."""
         self._heap: list[tuple[float, int, int]] = []
         self._stale: set[int] = set()
         """Groups that lost members since their heap entry was pushed (its time may be early)."""
@@ -348,25 +457,28 @@ class FlowNetwork:
         """Start every flow of ``pattern`` now; the event fires when all have arrived.
 
         ``sizes`` gives each flow's bytes (or one number for all). The event's value is the
-        array of arrival times, one per flow.
+        array of arrival times, one per flow (read-only: copy it to change it).
         """
-        sizes_arr = np.broadcast_to(np.asarray(sizes, dtype=float), (pattern.size,)).copy()
-        if (sizes_arr < 0).any() or not np.isfinite(sizes_arr).all():
-            raise ValueError("flow sizes must be finite and non-negative")
+        size, sizes_arr = _flow_sizes(pattern, sizes)
         now = self.env.now
         event = simpy.Event(self.env)
-        pending = self._pending_bytes.get(pattern.id)
-        if pending is not None:
-            np.add(pending[1], sizes_arr, out=pending[1])
-        else:
-            if len(self._pending_bytes) >= _PENDING_PATTERN_LIMIT:
-                self._fold_bytes()
-            self._pending_bytes[pattern.id] = (pattern, sizes_arr.copy())
+        self._pend_bytes(pattern, size, sizes_arr)
         if pattern.size == 0:
             event.succeed(np.zeros(0))
             return event
         src_u, _, src_n, _, _ = pattern._ends_once
-        self._sends_begin(src_u, src_n, now)
+        held = self._held_sends
+        if held is not None and held[0] is src_u and held[2] == now:
+            self._held_sends = None  # a ring's next step: the same senders carry straight on
+        else:
+            self._sends_begin(src_u, src_n, now)
+        if size and self._moves_as_one(pattern):
+            self._submit_bulk(pattern, size, now, event, label)
+            return event
+        if self._bulks:
+            self._materialise()
+        if sizes_arr is None:
+            sizes_arr = np.full(pattern.size, size)
         slots = self._allocate(pattern)
         seq = next(self._batch_seq)
         self._batches[seq] = _Batch(seq, pattern, sizes_arr, slots, now, event, label)
@@ -409,10 +521,12 @@ class FlowNetwork:
             link_bytes[link] += size
         self._node_bytes_sent[src] += size
         self._node_bytes_received[dst] += size
-        before = self._sends_in_flight[src]
-        self._sends_in_flight[src] = before + 1
-        if not before:
-            self._send_busy_since[src] = now
+        self._send_begins(src, now)
+        if size and self._moves_as_one(pattern):
+            self._submit_bulk(pattern, size, now, event, label)
+            return event
+        if self._bulks:
+            self._materialise()
         slots = self._allocate(pattern)
         seq = next(self._batch_seq)
         self._batches[seq] = _Batch(seq, pattern, np.array([size]), slots, now, event, label)
@@ -428,6 +542,122 @@ class FlowNetwork:
         self._new_group(_WAITING, slots, activate, previous=-1)
         self._update()
         return event
+
+    def _pend_bytes(
+        self, pattern: FlowPattern, size: float | None, sizes: np.ndarray | None
+    ) -> None:
+        """Add a batch's bytes to its pattern's running sum (see :meth:`_fold_bytes`).
+
+        The sum is one number while every batch of the pattern gave one size for all its
+        flows, else an array; the elementwise sums are the same either way.
+        """
+        pending = self._pending_bytes.get(pattern.id)
+        if pending is None:
+            if len(self._pending_bytes) >= _PENDING_PATTERN_LIMIT:
+                self._fold_bytes()
+            per_flow = None if sizes is None else sizes.copy()
+            self._pending_bytes[pattern.id] = [pattern, per_flow, 0.0 if size is None else size]
+        elif sizes is not None:
+            pending[1] = pending[2] + sizes if pending[1] is None else pending[1] + sizes
+        elif pending[1] is None:
+            pending[2] += size
+        else:
+            np.add(pending[1], size, out=pending[1])
+
+    # ------------------------------------------------------------------- bulks
+    def _moves_as_one(self, pattern: FlowPattern) -> bool:
+        """Whether a batch of ``pattern`` (one positive size) can be a :class:`_Bulk` now:
+        no flow holds a slot and no bulk crosses a link of it."""
+        if pattern.alike is None or not self._bulk_enabled or self.sim.tracer.enabled:
+            return False
+        if self._n_free != self._f_state.size:
+            return False
+        bulks, single_bulk = self._bulks, self._l_bulk
+        if pattern.size == 1:
+            if any(int(single_bulk[link]) in bulks for link in pattern.links_list):
+                return False
+        else:
+            if len(self._multi_bulks) >= _BULK_LIMIT:  # keeps the check below a constant cost
+                return False
+            if len(bulks) > len(self._multi_bulks):  # some single-flow bulks: any on our links?
+                on_ours = single_bulk[pattern.entry_link]
+                if any(g in bulks for g in np.unique(on_ours[on_ours >= 0]).tolist()):
+                    return False
+        return not any(b.batch.pattern.crosses_any(pattern) for b in self._multi_bulks.values())
+
+    def _submit_bulk(
+        self, pattern: FlowPattern, size: float, now: float, event: simpy.Event, label: str
+    ) -> None:
+        """Start a batch as one entry, due when its flows start streaming."""
+        latency, rate = pattern.alike  # type: ignore[misc]
+        seq = next(self._batch_seq)
+        batch = self._batches[seq] = _Batch(seq, pattern, None, None, now, event, label)
+        bulk = _Bulk(batch, size, latency, rate)
+        gid = next(self._group_ids)
+        self._bulks[gid] = bulk
+        if pattern.size == 1:
+            for link in pattern.links_list:
+                self._l_bulk[link] = gid
+        else:
+            self._multi_bulks[gid] = bulk
+        heapq.heappush(self._heap, (bulk.activate, next(self._heap_seq), gid))
+        self._update()
+
+    def _step_bulk(self, gid: int, now: float, completed: list[_Batch]) -> bool:
+        """A bulk is due: its flows start streaming, or arrive (then its batch is completed).
+        True if they arrive at this very instant."""
+        bulk = self._bulks[gid]
+        if bulk.started is None:
+            bulk.started = now
+            bulk.finish = now + bulk.size / bulk.rate  # as _start_alone computes it
+            heapq.heappush(self._heap, (bulk.finish, next(self._heap_seq), gid))
+            return bulk.finish <= now
+        del self._bulks[gid]
+        self._multi_bulks.pop(gid, None)
+        batch = bulk.batch
+        batch.n_left = 0
+        batch.arrived = bulk.finish
+        if batch.pattern.size == 1:
+            self._send_ends(int(batch.pattern.src[0]), now)
+        else:  # held: a ring's next step by the same senders carries straight on
+            if self._held_sends is not None:
+                self._end_held_sends()
+            src_u, _, src_n, _, _ = batch.pattern._ends_once
+            self._held_sends = (src_u, src_n, now)
+        completed.append(batch)
+        return False
+
+    def _materialise(self) -> None:
+        """Write every bulk into the slots as the state it stands for: waiting out its
+        latency, or streaming alone at its bottleneck since ``started``."""
+        for gid in sorted(self._bulks):
+            bulk = self._bulks.pop(gid)
+            self._multi_bulks.pop(gid, None)
+            batch, pattern = bulk.batch, bulk.batch.pattern
+            batch.sizes = np.full(pattern.size, bulk.size)
+            slots = batch.slots = self._allocate(pattern)
+            at = self._at(slots)
+            self._f_batch[at] = batch.seq
+            self._f_index[at] = pattern.flow_index
+            self._f_activate[at] = batch.submitted + pattern.latency
+            self._f_ref_left[at] = batch.sizes
+            self._f_bottleneck[at] = pattern.bottleneck
+            if bulk.started is None:
+                self._f_state[at] = _LATENT
+                self._f_rate[at] = 0.0
+                self._new_group(_WAITING, slots, bulk.activate, previous=-1)
+                continue
+            self._f_state[at] = _STREAMING
+            self._n_streaming += slots.size
+            ids, counts = pattern.link_counts
+            self._l_count[ids] += counts
+            self._f_started[at] = bulk.started
+            self._f_ref_time[at] = bulk.started
+            self._f_rate[at] = bulk.rate
+            self._f_finish[at] = bulk.finish
+            self._l_owner[pattern.route_links] = slots[pattern.entry_flow]
+            self._l_group[pattern.route_links] = -1
+            self._new_group(_SOLO, slots, bulk.finish, previous=-1)
 
     # ------------------------------------------------------------ flow storage
     def _allocate(self, pattern: FlowPattern) -> np.ndarray:
@@ -605,15 +835,19 @@ class FlowNetwork:
 
     def _pop_due(
         self, horizon: float
-    ) -> tuple[list[tuple[int, np.ndarray]], list[tuple[int, np.ndarray]]]:
-        """(finishing, activating) as (group, slots) parts whose instant is by ``horizon``."""
+    ) -> tuple[list[tuple[int, np.ndarray]], list[tuple[int, np.ndarray]], list[int]]:
+        """(finishing, activating) as (group, slots) parts whose instant is by ``horizon``,
+        and the bulks due by then."""
         finishing: list[tuple[int, np.ndarray]] = []
         activating: list[tuple[int, np.ndarray]] = []
+        bulks: list[int] = []
         heap = self._heap
         while heap and heap[0][0] <= horizon:
             _, _, gid = heapq.heappop(heap)
             group = self._groups.get(gid)
             if group is None:
+                if gid in self._bulks:  # its heap entry is its next instant, exactly
+                    bulks.append(gid)
                 continue
             kind, members = group
             if members.size == 1:  # one member, never stale (it would have ended the group)
@@ -637,7 +871,7 @@ class FlowNetwork:
                 target.append((gid, part))
             if not due.all():
                 heapq.heappush(heap, (float(times[~due].min()), next(self._heap_seq), gid))
-        return finishing, activating
+        return finishing, activating, bulks
 
     # ------------------------------------------------------------------ engine
     def _update(self) -> None:
@@ -646,8 +880,8 @@ class FlowNetwork:
         # A wake-up lands at now + (due - now), which can miss ``due`` by one rounding step.
         horizon = now + abs(now) * _CLOCK_ROUNDING
         while True:
-            finishing, activating = self._pop_due(horizon)
-            if not (finishing or activating):
+            finishing, activating, bulks = self._pop_due(horizon)
+            if not (finishing or activating or bulks):
                 break
             touched: set[int] = set()
             completed: list[_Batch] = []
@@ -655,13 +889,21 @@ class FlowNetwork:
                 completed.extend(self._finish(gid, part, touched, now))
             joined: list[np.ndarray] = []
             arrives_now = bool(activating) and self._activate(activating, now, touched, joined)
+            for gid in bulks:
+                arrives_now |= self._step_bulk(gid, now, completed)
             if len(completed) > 1:
                 completed.sort(key=lambda b: b.seq)
             for batch in completed:
                 self.flows_completed += batch.pattern.size
-                batch.event.succeed(self._f_finish[self._at(batch.slots)].copy())
+                if batch.slots is None:  # a bulk: every flow arrived at once
+                    n = batch.pattern.size
+                    arrived = batch.arrived
+                    times = np.array([arrived]) if n == 1 else np.broadcast_to(arrived, (n,))
+                    batch.event.succeed(times)
+                else:
+                    batch.event.succeed(self._f_finish[self._at(batch.slots)].copy())
+                    self._release(batch)
                 del self._batches[batch.seq]
-                self._release(batch)
             if self.sim.tracer.enabled:
                 self.sim.tracer.counter("network", now, {"streaming_flows": self._n_streaming})
             if touched or joined:
@@ -736,11 +978,7 @@ class FlowNetwork:
         batch = self._batches[int(self._f_batch[slot])]
         batch.n_left -= 1
         index = int(self._f_index[slot])
-        src = int(batch.pattern.src[index])
-        left = int(self._sends_in_flight[src]) - 1
-        self._sends_in_flight[src] = left
-        if not left:
-            self._send_busy_closed[src] += now - self._send_busy_since[src]
+        self._send_ends(int(batch.pattern.src[index]), now)
         if self.sim.tracer.enabled:
             self._trace_flows(batch, np.array([index]))
         return [batch] if batch.n_left == 0 else []
@@ -908,7 +1146,7 @@ class FlowNetwork:
         heap = self._heap
         while heap:  # drop entries of ended groups; move early entries of shrunk ones
             gid = heap[0][2]
-            if gid not in self._groups:
+            if gid not in self._groups and gid not in self._bulks:
                 heapq.heappop(heap)
             elif gid in self._stale:
                 heapq.heappop(heap)
@@ -962,7 +1200,8 @@ class FlowNetwork:
         scatter over links and nodes happens once per pattern when the totals are read, so a
         collective that reuses one pattern for thousands of steps pays it once.
         """
-        for pattern, sizes in self._pending_bytes.values():
+        for pattern, per_flow, common in self._pending_bytes.values():
+            sizes = np.full(pattern.size, common) if per_flow is None else per_flow
             self._account_bytes(pattern, sizes)
         self._pending_bytes.clear()
 
@@ -988,13 +1227,41 @@ class FlowNetwork:
         a node's busy interval opens when its first send starts and closes when its last one
         ends, so the cost of keeping it is one update per interval, not one per event.
         """
+        if self._held_sends is not None:
+            self._end_held_sends()
         busy = self._send_busy_closed.copy()
         open_ = self._sends_in_flight > 0
         busy[open_] += self.env.now - self._send_busy_since[open_]
         return busy
 
+    def _send_begins(self, node: int, now: float) -> None:
+        """One send of ``node`` started (:meth:`_sends_begin` in scalar steps)."""
+        if self._held_sends is not None:
+            self._end_held_sends()
+        before = self._sends_in_flight[node]
+        self._sends_in_flight[node] = before + 1
+        if not before:
+            self._send_busy_since[node] = now
+
+    def _send_ends(self, node: int, now: float) -> None:
+        """One send of ``node`` ended (:meth:`_sends_end` in scalar steps)."""
+        if self._held_sends is not None:
+            self._end_held_sends()
+        left = self._sends_in_flight[node] - 1
+        self._sends_in_flight[node] = left
+        if not left:
+            self._send_busy_closed[node] += now - self._send_busy_since[node]
+
+    def _end_held_sends(self) -> None:
+        """End the held sends of the last bulk, at the instant it arrived."""
+        nodes, counts, when = self._held_sends  # type: ignore[misc]
+        self._held_sends = None
+        self._sends_end(nodes, counts, when)
+
     def _sends_begin(self, nodes: np.ndarray, counts: np.ndarray, now: float) -> None:
         """``counts[i]`` sends of ``nodes[i]`` started (distinct nodes)."""
+        if self._held_sends is not None:
+            self._end_held_sends()
         before = self._sends_in_flight[nodes]
         self._sends_in_flight[nodes] = before + counts
         opening = before == 0
@@ -1003,6 +1270,8 @@ class FlowNetwork:
 
     def _sends_end(self, nodes: np.ndarray, counts: np.ndarray, now: float) -> None:
         """``counts[i]`` sends of ``nodes[i]`` ended (distinct nodes)."""
+        if self._held_sends is not None:
+            self._end_held_sends()
         after = self._sends_in_flight[nodes] - counts
         self._sends_in_flight[nodes] = after
         closing = after == 0

@@ -31,26 +31,24 @@ everything routed over it, so this model prices, per micro-batch (``r_d`` replic
   replicas that carries ``1/L`` of a boundary's micro-batches (``L = lcm(r_d, r_{d+1})``) must
   finish one transfer every ``L`` periods: ``latency + a/B`` plus, for every all-reduce flow
   sharing its route, the bytes that flow sends per ``L`` periods (at most ``a``) over the
-  narrowest link they share: an all-reduce step is a burst that the transfer waits through.
+  narrowest link they share: an all-reduce step is a burst that the transfer waits through;
+* **the lock-step round** of the first stage: the sync term above assumes the activations
+  the all-reduce shares its links with are spread over the period. When the synchronisation
+  paces the stage they are not: PipeDream's replicas synchronise through PyTorch's
+  DistributedDataParallel, every replica waits for the same round, resumes at its end and,
+  one backward and forward later, sends its activation in one burst, and the gradients of
+  that burst come back as a stream. The all-reduce's ring advances at its slowest link, so
+  it crawls at ``1/(k + 1)`` of a link that carries ``k`` of the burst's transfers and is then
+  held back by the stream. :func:`_lockstep_round` prices the round as these phases of a
+  max-min fair fluid; its duration over ``r`` is the term. On AlexNet's forced 15-1 on
+  Cluster-A (12 activations on the last server's inbound NIC) it predicts rounds of 72.8 ms
+  (15.9 ms alone) and the run measures 75.0; the model without it predicted 16 % too fast.
+  A later stage's forwards wait for inputs that arrive one at a time, so its sends stay spread
+  and the sync term prices it.
 
 The period is the largest of these terms; throughput is ``b / period`` samples per second. The
 terms are upper bounds of what overlap can hide, so the simulation of a plan agrees with its
 period when enough micro-batches are in flight; :func:`warmups` sizes that window.
-
-**Where it is not the run (issue 16, open).** The sync term assumes that the activations a
-replicated stage's all-reduce shares its links with are spread over the period. When the
-synchronisation paces the stage, they are not: every replica waits for the same round, so all
-of them start their next backward and forward at its end and send their activations in one
-burst, and the gradients of that burst come back as a stream. The all-reduce's ring advances
-one step at a time, each step as slow as its slowest edge, so a burst on one of its links (12
-activations sharing AlexNet 15-1's last inbound NIC on Cluster-A: the ring's edge gets 1/13 of
-it) and the stream on another (the same server's outbound NIC) each stall every edge, one after
-the other, where this model lets a link's idle time absorb them. Measured on that plan: rounds
-back to back, 71.9 ms each against 15.9 ms alone (this model: at most 2x), the replicas waiting
-for them half of the time, 16 % below the predicted throughput, though no link is busier than
-the model says (the inbound NIC 80 % of the time). The run reports it
-(``sync_round_s_per_stage``, ``sync_wait_fraction_per_stage``, :mod:`.process`); a cost model
-of that regime needs the phases of the bursts within a round, not only their bytes.
 """
 
 from __future__ import annotations
@@ -267,6 +265,56 @@ def _stretched_sync(sync: float, replicas: int, busy: float) -> float:
     return (sync + math.sqrt(sync * sync + 4 * replicas * sync * busy)) / (2 * replicas)
 
 
+def _lockstep_round(
+    costs: PlacementCosts,
+    share: np.ndarray,
+    replicas: int,
+    size: float,
+    ring_s: np.ndarray,
+    sync: float,
+) -> float:
+    """A round of the first stage when its weight synchronisation paces it: its duration, in
+    seconds (0 without activations, or when the all-reduce ends within the burst, whose links
+    the link term prices).
+
+    PipeDream's runtime synchronises a replicated stage with PyTorch's DistributedDataParallel
+    (``runtime/runtime.py`` of msr-fiddle/pipedream), so its replicas move in lock step. The
+    first stage's replicas start together and read their inputs locally, so when they wait for
+    a round they all resume at its end and, one backward and one forward later, send their
+    activations at once (``replicas·share·size`` bytes: the *burst*, one transfer per replica), and
+    the gradients of those activations come back after it (the *stream*). A later stage's
+    forwards wait for their inputs, which arrive one at a time, so its sends stay spread (the
+    ``1 + ρ`` stretch). The round is priced as phases of a fluid, max-min fair network
+    (Bertsekas and Gallager, *Data Networks*, 2nd ed., §6.5.2), the all-reduce advancing at the
+    pace of its slowest link (``ring_s``: its seconds per link at full capacity; ``sync``: its
+    time alone; ``share``: :func:`boundary_pairs` of the first boundary):
+
+    * the burst lasts ``D = max_l (bursts_l + ring_l)``, a link's burst bytes over its capacity
+      plus, where the all-reduce crosses it, the one transfer's worth it gets as one more flow;
+    * meanwhile the all-reduce gets, on each of its links, the larger of its fair share
+      ``1/(k_l + 1)`` among ``k_l`` burst transfers and what the burst leaves of the link, and
+      completes the fraction ``φ`` its slowest link allows;
+    * the rest, ``(1 − φ)·sync``, shares its links with the stream, each byte of which delays it
+      by its own time on the link, until the all-reduce and the stream get half each.
+
+    ``D + (1 − φ)·sync + min(stream, (1 − φ)·sync)``.
+    """
+    if size <= 0:
+        return 0.0
+    transfers = replicas * share
+    flows = transfers.reshape(-1) @ costs.incidence
+    burst = costs.link_seconds(size * transfers)
+    on = ring_s > 0
+    length = float((burst + np.where(on, np.minimum(size / costs.capacity, ring_s), 0.0)).max())
+    left = np.maximum(1.0 / (flows[on] + 1.0), 1.0 - burst[on] / length)
+    done = float(np.minimum(1.0, left * length / ring_s[on]).min())
+    if done >= 1.0:
+        return 0.0
+    rest = (1.0 - done) * sync
+    stream = float(costs.link_seconds(size * transfers.T)[on].max())
+    return length + rest + min(stream, rest)
+
+
 def steady_state(
     costs: PlacementCosts,
     compute: Sequence[float],
@@ -311,9 +359,15 @@ def steady_state(
         terms.append((float(links[busiest]), f"link {costs.link_names[busiest]}"))
     for d in range(p):
         if replicas[d] > 1 and sync[d] > 0:
-            used = costs.link_seconds(costs.sync_pairs(starts[d], starts[d + 1])) > 0
+            ring_s = costs.link_seconds(w_bytes[d] * costs.sync_pairs(starts[d], starts[d + 1]))
+            used = ring_s > 0
             busy = float(act_links[used].max()) if used.any() else 0.0
             terms.append((_stretched_sync(sync[d], replicas[d], busy), f"sync stage {d}"))
+            if d == 0 and p > 1:
+                round_s = _lockstep_round(
+                    costs, shares[0], replicas[0], out_bytes[0], ring_s, sync[0]
+                )
+                terms.append((round_s / replicas[0], "lock-step sync stage 0"))
     # all-reduce flows: bytes per micro-batch and the links each crosses
     flat = sync_pairs.reshape(-1)
     flows = np.nonzero(flat > 0)[0]
