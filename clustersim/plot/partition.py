@@ -11,7 +11,7 @@ and the timeline of the conv nodes (matplotlib, imported lazily).
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -22,8 +22,6 @@ from clustersim.inference.partition.tiles import FdspLayout, Group, Rect
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
     from matplotlib.figure import Figure
-
-    from clustersim.result import Result
 
 __all__ = ["TileMap", "plot_partitions", "plot_tile_map", "plot_tile_timeline", "tile_map"]
 
@@ -159,11 +157,11 @@ _KINDS = (
 
 
 def plot_partitions(
-    runs: Sequence[tuple[str, Result]], *, axes: Sequence[Axes] | None = None
+    runs: Sequence[tuple[str, Mapping[str, Any]]], *, axes: Sequence[Axes] | None = None
 ) -> Figure:
     """Latency (bars; the single-device and cloud latencies as lines; a log axis when the runs
     span more than 20x) and bytes by what they carry (side by side, log axis), one group per
-    ``(label, result)``."""
+    ``(label, metrics)``: a run's ``Result.metrics``, or a sweep's row."""
     import numpy as np
 
     if axes is None:
@@ -176,11 +174,11 @@ def plot_partitions(
     fig = axes[0].figure
     labels = [label for label, _ in runs]
     x = np.arange(len(runs))
-    latency = np.array([r.metrics["latency_s"] * 1e3 for _, r in runs])
+    latency = np.array([m["latency_s"] * 1e3 for _, m in runs])
     axes[0].bar(x, latency, color="tab:blue")
-    single = runs[0][1].metrics["single_device_latency_s"] * 1e3
+    single = runs[0][1]["single_device_latency_s"] * 1e3
     axes[0].axhline(single, color="tab:red", linestyle="--", label=f"one device {single:.0f} ms")
-    cloud = runs[0][1].metrics.get("cloud_latency_s")
+    cloud = runs[0][1].get("cloud_latency_s")
     if cloud is not None:
         axes[0].axhline(
             cloud * 1e3,
@@ -197,7 +195,7 @@ def plot_partitions(
     width = 0.8 / len(_KINDS)
     floor = 1e-3  # MB: bars start here on the log axis; zero-byte kinds are not drawn
     for k, (key, name) in enumerate(_KINDS):
-        values = np.array([r.metrics[key] / 1e6 for _, r in runs])
+        values = np.array([m[key] / 1e6 for _, m in runs])
         shown = values > 0
         axes[1].bar(
             x[shown] + (k - 1) * width, values[shown] - floor, width, bottom=floor, label=name

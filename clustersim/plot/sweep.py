@@ -71,6 +71,25 @@ def _check_key(key: str, columns: list[str], option: str) -> None:
     )
 
 
+def _check_scalar(key: str, rows: Sequence[dict[str, Any]], option: str) -> None:
+    """A column drawn as x, y, hue or compare must hold one value per row, not a list (a
+    per-round curve) or a mapping: those are kept in the rows, but are no point on a plot."""
+    held = {type(row[key]).__name__ for row in rows if isinstance(row.get(key), (list, dict))}
+    if not held:
+        return
+    scalar = [
+        k
+        for k in dict.fromkeys(k for row in rows for k in row)
+        if not any(isinstance(row.get(k), (list, dict)) for row in rows)
+    ]
+    kinds = " and ".join(sorted(f"{t}s" for t in held))
+    raise InputError(
+        f"{option} {key!r} holds {kinds} (one value per round, stage or client), not one value "
+        f"per row; plot it from the rows in Python, or give one of the columns with one value "
+        f"per row: {', '.join(scalar)}"
+    )
+
+
 def _axes_of(rows: Sequence[dict[str, Any]]) -> list[str]:
     """The grid axes: the columns a sweep row holds between ``index`` and ``status``."""
     keys = list(rows[0]) if rows else []
@@ -98,6 +117,7 @@ def _select(
     for key, option in keys:
         if key is not None:
             _check_key(key, columns, option)
+            _check_scalar(key, rows, option)
     kept = list(rows)
     for key, wanted in where:
         _check_key(key, columns, "--where")
@@ -258,12 +278,13 @@ def plot_sweep(
     as returned, not divided by a ``relative_to`` row.
 
     ``labels`` maps a column name or a value (as text: ``"0.5"``, ``"medusa"``) to the text
-    drawn for it in the legend, on a categorical axis' ticks and on the axis labels (which
-    ``xlabel`` and ``ylabel`` replace outright); ``label`` names this call's series (with
-    ``hue``, it comes before each value). ``units`` gives the unit of a column whose name
-    does not carry one (a scenario field such as ``cluster.topology.device_link.bandwidth``:
-    ``"B/s"``); names ending in ``_s``, ``_Bps``, ``_bytes``, ``_flops``, ``_J`` or starting
-    with ``bytes_`` carry theirs (and ``..._per_s``, a rate of something per second, none).
+    drawn for it in the legend (``analytic_<y>`` too: the formula's name in the key), on a
+    categorical axis' ticks and on the axis labels (which ``xlabel`` and ``ylabel`` replace
+    outright); ``label`` names this call's series (with ``hue``, it comes before each
+    value). ``units`` gives the unit of a column whose name does not carry one (a scenario
+    field such as ``cluster.topology.device_link.bandwidth``: ``"B/s"``); names ending in
+    ``_s``, ``_Bps``, ``_bytes``, ``_flops``, ``_J`` or starting with ``bytes_`` carry theirs
+    (and ``..._per_s``, a rate of something per second, none).
 
     With ``ax`` the series are added to what is already drawn there: their colours continue
     after the sweep series already on the axes, and the legend lists them all, with any other
@@ -399,7 +420,7 @@ def plot_sweep(
     _key(ax, "simulated", marker="o", linestyle="", color="0.4")
     if drew_line:
         shown = sorted(set(drew_line))
-        what = shown[0] if len(shown) == 1 else "analytic_<y>"
+        what = name(shown[0]) if len(shown) == 1 else "analytic_<y>"
         shape = {"linestyle": "-"} if numeric else {"linestyle": "", "marker": "_", "mew": 2}
         _key(ax, f"analytic ({what})", color="0.4", **shape)
     elif analytic:

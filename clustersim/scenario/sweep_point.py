@@ -30,7 +30,7 @@ from pathlib import Path
 from typing import Any
 
 from clustersim.errors import InputError, SimulationError
-from clustersim.result import Result
+from clustersim.result import Result, to_plain
 from clustersim.scenario.limits import RunLimits
 from clustersim.scenario.loader import Scenario
 from clustersim.scenario.runner import run_scenario
@@ -50,8 +50,6 @@ STATUSES = ("ok", "checks_failed", "sim_failed", "error", "lost")
 """Every value of a row's ``status``, in the order the summary lists them."""
 FAILED_STATUSES = frozenset({"sim_failed", "error", "lost"})
 """Statuses of points that produced no result (a sweep with one exits 3)."""
-
-_SCALAR = (int, float, str, bool)
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -124,23 +122,20 @@ def result_row(
     *,
     scenario_hash: str | None = None,
 ) -> dict[str, Any]:
-    """One flat row: index, grid values, status, scalar metrics, ``analytic_*``, checks,
-    ``error`` (names of what failed, when something did), wall time and the scenario hash.
+    """One row: index, grid values, status, metrics, ``analytic_*``, checks, ``error`` (names
+    of what failed, when something did), wall time and the scenario hash.
 
-    List-valued metrics are left out: a row is one line of a table.
+    Metrics and predictions are the JSON values ``clustersim run`` prints
+    (:func:`~clustersim.result.to_plain`): a list-valued metric (a per-round accuracy curve, a
+    per-stage time) stays a list, and a mapping a mapping, so a sweep of curves is a sweep
+    too; the journal holds them as JSON, the CSV as compact JSON text in one cell.
     """
     status = "ok" if result.passed else "checks_failed"
     row: dict[str, Any] = {"index": index}
     row.update(dict(point))
     row["status"] = status
-    row.update({k: v for k, v in result.metrics.items() if isinstance(v, _SCALAR) or v is None})
-    row.update(
-        {
-            f"analytic_{k}": v
-            for k, v in result.analytic.items()
-            if isinstance(v, _SCALAR) or v is None
-        }
-    )
+    row.update(to_plain(result.metrics))
+    row.update({f"analytic_{k}": v for k, v in to_plain(result.analytic).items()})
     row["checks_passed"] = all(c.get("passed", False) for c in result.checks.values())
     if result.expectations:
         row["expectations_met"] = all(e.get("met", False) for e in result.expectations.values())

@@ -10,7 +10,9 @@ interrupted) both files are rewritten in grid order, one row per point, with the
 stable order: ``index``, the grid axes, ``status``, the metrics, the ``analytic_*``
 predictions, the checks, then ``error``, ``wall_s``, ``cpu_s`` and ``scenario_hash``. Metrics and
 predictions keep the order in which they first appear in that grid order, so the same sweep
-always gives the same header, whatever order its points finished in.
+always gives the same header, whatever order its points finished in. A list- or mapping-valued
+metric (a per-round curve) is a JSON value in the journal and compact JSON text in its CSV cell
+(``[0.1,0.25,0.4]``), read back as the list by :func:`read_rows`.
 
 JSONL rather than Parquet: it needs no dependency, appending one line is the cheapest durable
 write there is, a torn last line (a kill in the middle of a write) is detected and dropped,
@@ -66,8 +68,8 @@ def column_order(rows: Iterable[dict[str, Any]], axes: Sequence[str]) -> list[st
 def _cell(value: Any) -> Any:
     if value is None:
         return ""
-    if isinstance(value, (list, dict)):
-        return json.dumps(value)
+    if isinstance(value, (list, dict)):  # a curve, or a grid value such as [2, 4]: one cell
+        return json.dumps(value, separators=(",", ":"), allow_nan=False)
     return value
 
 

@@ -57,3 +57,12 @@ def test_rows_without_some_column_are_counted_once() -> None:
     rows = rows_of([1, 2, 3], a_s=[1.0, None, None], b_s=[1.0, 2.0, None])
     ax = plot_sweep(rows, x="n", y=["a_s", "b_s"]).axes[0]
     assert "2 rows without a_s or b_s left out" in legend_texts(ax)
+
+
+def test_labels_name_the_formula_in_the_key() -> None:
+    rows = rows_of([2, 4], time_s=[1.0, 1.5], analytic_time_s=[1.0, 1.5])
+    formula = "2(p-1)a + 2(p-1)/p n b"
+    fig = plot_sweep(rows, x="n", y="time_s", analytic=True, labels={"analytic_time_s": formula})
+    assert f"analytic ({formula})" in legend_texts(fig.axes[0])
+    plain = plot_sweep(rows, x="n", y="time_s", analytic=True).axes[0]
+    assert "analytic (analytic_time_s)" in legend_texts(plain)
