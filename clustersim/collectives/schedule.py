@@ -136,7 +136,10 @@ def replay(schedule: Schedule, padded: np.ndarray) -> np.ndarray:
 # ---------------------------------------------------------------------------------- traffic
 def schedule_pairs(schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
     """The distinct (src, dst) rank-position pairs a schedule sends between."""
-    pairs = {(s.src.tobytes(), s.dst.tobytes()): (s.src, s.dst) for s in schedule}
+    # the same arrays step after step (a ring's) are read once; the dict keeps them alive, so
+    # an id is never reused while it is a key
+    arrays = {(id(s.src), id(s.dst)): (s.src, s.dst) for s in schedule}
+    pairs = {(a.tobytes(), b.tobytes()): (a, b) for a, b in arrays.values()}
     if not pairs:
         return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
     src = np.concatenate([a for a, _ in pairs.values()])
@@ -147,6 +150,12 @@ def schedule_pairs(schedule: Schedule) -> tuple[np.ndarray, np.ndarray]:
 
 def bytes_total(schedule: Schedule) -> float:
     """Bytes all flows of a schedule put on the wire (each flow counted once)."""
-    return float(
-        sum(np.broadcast_to(np.asarray(s.sizes, dtype=float), s.src.shape).sum() for s in schedule)
-    )
+    return float(sum(_step_bytes(s) for s in schedule))
+
+
+def _step_bytes(step: Step) -> float:
+    """Bytes of one step's flows: one size times the flows when it is a whole number of bytes
+    (exactly the sum then), else the sum."""
+    if np.ndim(step.sizes) == 0 and float(step.sizes).is_integer():
+        return float(step.sizes) * step.src.size
+    return float(np.broadcast_to(np.asarray(step.sizes, dtype=float), step.src.shape).sum())
