@@ -521,7 +521,7 @@ class FlowNetwork:
             link_bytes[link] += size
         self._node_bytes_sent[src] += size
         self._node_bytes_received[dst] += size
-        self._send_begins(src, now)
+        self._send_begin_one(src, now)
         if size and self._moves_as_one(pattern):
             self._submit_bulk(pattern, size, now, event, label)
             return event
@@ -618,7 +618,7 @@ class FlowNetwork:
         batch.n_left = 0
         batch.arrived = bulk.finish
         if batch.pattern.size == 1:
-            self._send_ends(int(batch.pattern.src[0]), now)
+            self._send_end_one(int(batch.pattern.src[0]), now)
         else:  # held: a ring's next step by the same senders carries straight on
             if self._held_sends is not None:
                 self._end_held_sends()
@@ -978,7 +978,7 @@ class FlowNetwork:
         batch = self._batches[int(self._f_batch[slot])]
         batch.n_left -= 1
         index = int(self._f_index[slot])
-        self._send_ends(int(batch.pattern.src[index]), now)
+        self._send_end_one(int(batch.pattern.src[index]), now)
         if self.sim.tracer.enabled:
             self._trace_flows(batch, np.array([index]))
         return [batch] if batch.n_left == 0 else []
@@ -1234,7 +1234,7 @@ class FlowNetwork:
         busy[open_] += self.env.now - self._send_busy_since[open_]
         return busy
 
-    def _send_begins(self, node: int, now: float) -> None:
+    def _send_begin_one(self, node: int, now: float) -> None:
         """One send of ``node`` started (:meth:`_sends_begin` in scalar steps)."""
         if self._held_sends is not None:
             self._end_held_sends()
@@ -1243,7 +1243,7 @@ class FlowNetwork:
         if not before:
             self._send_busy_since[node] = now
 
-    def _send_ends(self, node: int, now: float) -> None:
+    def _send_end_one(self, node: int, now: float) -> None:
         """One send of ``node`` ended (:meth:`_sends_end` in scalar steps)."""
         if self._held_sends is not None:
             self._end_held_sends()

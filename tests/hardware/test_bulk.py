@@ -104,18 +104,13 @@ def test_ring_steps_move_as_one_and_hold_no_slot():
 
 
 def test_ring_steps_equal_the_general_engine():
-    n = 16
-    ring = [(0.0, list(range(n)), [(i + 1) % n for i in range(n)], 3e5)]
-
-    def make():
-        return _ring(n)
-
     # sequential steps from one process, as a collective runs them
-    on, off = make(), make()
+    n = 16
+    on, off = _ring(n), _ring(n)
     off._bulk_enabled = False
     results = []
     for net in (on, off):
-        pattern = net.pattern(ring[0][1], ring[0][2])
+        pattern = net.pattern(list(range(n)), [(i + 1) % n for i in range(n)])
         times: list[float] = []
 
         def proc(net=net, pattern=pattern, times=times):
