@@ -246,6 +246,21 @@ def _importtime(command: list[str], runs: int = 3) -> list[tuple[str, int, float
     return [(name, depth[name], own[name], cumulative[name]) for name in depth]
 
 
+_FLOOR = (
+    "import os\n"
+    "os.environ['PYDANTIC_DISABLE_PLUGINS'] = '__all__'\n"
+    "os.environ['OPENBLAS_NUM_THREADS'] = '1'\n"
+    "import numpy, yaml, typer\n"
+    "from pydantic import BaseModel\n"
+    "class Point(BaseModel):\n"
+    "    x: float\n"
+    "Point(x=1.0)"
+)
+"""What every ``validate`` needs before any clustersim code: the array library, the schema
+validator with one model built, the YAML parser and the command-line framework, with pydantic's
+plugins off and one BLAS thread, as ``validate`` has them."""
+
+
 def bench_startup(repeat: int = 5) -> None:
     """Whole processes, best of ``repeat``: as the environment has it (with
     ``PYTHONDONTWRITEBYTECODE=1`` an editable install recompiles every clustersim module it
@@ -254,8 +269,11 @@ def bench_startup(repeat: int = 5) -> None:
     flag = os.environ.get("PYTHONDONTWRITEBYTECODE", "(unset)")
     print(f"\n## start-up, whole processes (best of {repeat}; PYTHONDONTWRITEBYTECODE={flag})")
     cli = _clustersim()
+    floor_label = "floor: numpy, pydantic, yaml, typer"
+    walls: dict[str, tuple[float, float]] = {}
     commands = {
         "python -c pass": [sys.executable, "-c", "pass"],
+        floor_label: [sys.executable, "-c", _FLOOR],
         "clustersim --help": [cli, "--help"],
     }
     for name in STARTUP_SCENARIOS:
@@ -278,11 +296,19 @@ def bench_startup(repeat: int = 5) -> None:
             wall, cpu = min(w for w, _ in as_is), min(c for _, c in as_is)
             wall_pyc, cpu_pyc = min(w for w, _ in warm), min(c for _, c in warm)
             target = RING_PROCESS_TARGET_S if label == ring_run else STARTUP_TARGET_S
-            met = "" if label.startswith("python") else (
+            met = "" if label.startswith(("python", "floor")) else (
                 f"{'yes' if wall < target else 'no':>3} / "
                 f"{'yes' if wall_pyc < target else 'no'} (pyc) of {target:.2f} s"
             )  # fmt: skip
             print(f"{label:<43} {wall:8.3f} {cpu:6.3f} {wall_pyc:7.3f} {cpu_pyc:6.3f}  {met}")
+            walls[label] = (wall, wall_pyc)
+    floor, floor_pyc = walls[floor_label]
+    print("\nclustersim's own share of validate (its time less the floor's, as is / pyc):")
+    for label, (wall, wall_pyc) in walls.items():
+        if label.startswith("clustersim validate"):
+            name = label.removeprefix("clustersim validate ")
+            own, own_pyc = 1e3 * (wall - floor), 1e3 * (wall_pyc - floor_pyc)
+            print(f"  {name:<28} {own:5.0f} / {own_pyc:4.0f} ms")
     ring = str(ROOT / "scenarios" / "ring_allreduce.yaml")
     modules = _importtime(["-m", "clustersim", "validate", ring])
     total = sum(own for _, _, own, _ in modules)

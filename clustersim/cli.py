@@ -523,5 +523,14 @@ def list_() -> None:
 
 
 def main() -> None:
-    """Console-script entry point."""
+    """Console-script entry point.
+
+    Pydantic plugins are switched off for the command's process (unless the user set
+    ``PYDANTIC_DISABLE_PLUGINS`` themselves): finding them scans every installed package's
+    entry points, about 28 ms of a 0.3 s ``validate``, and a plugin has nothing to observe in a
+    scenario's schema. Typer does the same around its own argument adapters
+    (``typer._adapters.try_build_adapter``); the switch is pydantic's documented one
+    (docs.pydantic.dev, "Plugins", disabling plugins).
+    """
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app()

@@ -4,6 +4,7 @@ contract, --set overrides, and the trace and timeline outputs."""
 from __future__ import annotations
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -338,3 +339,21 @@ def test_help_shows_plain_argument_names(command: str, usage: str, argument: str
     assert any(
         line.split() == ["--help", "Show", "this", "message", "and", "exit."] for line in lines
     )
+
+
+@pytest.mark.parametrize("preset", [None, "logfire"])
+def test_the_command_switches_pydantic_plugins_off_unless_the_user_chose(
+    monkeypatch: pytest.MonkeyPatch, preset: str | None
+) -> None:
+    """``main`` sets PYDANTIC_DISABLE_PLUGINS (the plugin scan is 28 ms of ``validate``) but
+    keeps a value the user set, here a plugin's name."""
+    import clustersim.cli as cli
+
+    if preset is None:
+        monkeypatch.delenv("PYDANTIC_DISABLE_PLUGINS", raising=False)
+    else:
+        monkeypatch.setenv("PYDANTIC_DISABLE_PLUGINS", preset)
+    seen: list[str | None] = []
+    monkeypatch.setattr(cli, "app", lambda: seen.append(os.environ.get("PYDANTIC_DISABLE_PLUGINS")))
+    cli.main()
+    assert seen == ["__all__" if preset is None else preset]

@@ -43,8 +43,17 @@ everything routed over it, so this model prices, per micro-batch (``r_d`` replic
   max-min fair fluid; its duration over ``r`` is the term. On AlexNet's forced 15-1 on
   Cluster-A (12 activations on the last server's inbound NIC) it predicts rounds of 72.8 ms
   (15.9 ms alone) and the run measures 75.0; the model without it predicted 16 % too fast.
-  A later stage's forwards wait for inputs that arrive one at a time, so its sends stay spread
-  and the sync term prices it.
+  A later stage's replicated sync keeps the ``1 + ρ`` stretch of the sync term, which is a
+  known gap (issue 16): a middle stage's replicas also resume together and send bursts both
+  ways (in the brute-force study a switch plan with a 2-replica middle stage of 10 MB
+  activations and 20 MB weights simulates rounds of 8.0 ms where the stretch prices 6 ms, and
+  the same burst-and-stream phases with the bursts of both boundaries give 8.0), while a
+  replicated last stage's gradient burst slows only one direction of each ring step and the
+  upstream's reply lands partly in the other's idle time, which phases of one fluid
+  over-price (shared NIC, 2-2 plan: 13.5 ms simulated, 15 ms by the phases). Pricing both needs
+  each ring step's two directions timed against the replies: a timed model of the round
+  (max-plus, Baccelli et al., *Synchronization and Linearity*, 1992, ch. 2-3), not a closed
+  form.
 
 The period is the largest of these terms; throughput is ``b / period`` samples per second. The
 terms are upper bounds of what overlap can hide, so the simulation of a plan agrees with its
