@@ -529,8 +529,8 @@ def main() -> None:
     ``PYDANTIC_DISABLE_PLUGINS`` themselves): finding them scans every installed package's
     entry points, about 28 ms of a 0.3 s ``validate``, and a plugin has nothing to observe in a
     scenario's schema. Typer does the same around its own argument adapters
-    (``typer._adapters.try_build_adapter``); the switch is pydantic's documented one
-    (docs.pydantic.dev, "Plugins", disabling plugins).
+    (``typer._adapters.try_build_adapter``); the variable is pydantic's own switch (added in
+    pydantic/pydantic#8767, read by ``pydantic.plugin._loader.get_plugins``).
     """
     os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     app()

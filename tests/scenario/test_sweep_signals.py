@@ -57,6 +57,15 @@ def alive(pids: list[int]) -> list[int]:
     return running
 
 
+def _interruptible() -> None:
+    """In the child before it runs the sweep: SIGINT at its default, as a terminal's
+    foreground job has it. A test run started in the background of a non-interactive shell
+    (``pytest &``, a CI runner) inherits SIGINT ignored (POSIX, Shell Command Language
+    §2.11: asynchronous lists ignore SIGINT), Python then leaves it ignored, and the sweep would
+    rightly ignore Ctrl-C too."""
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
 def start_and_signal(
     args: list[str], journal: Path, rows: int, how: signal.Signals
 ) -> tuple[int, str, list[int]]:
@@ -64,7 +73,9 @@ def start_and_signal(
     ``how`` (SIGINT to the whole process group); (exit code, stderr, its processes)."""
     log = journal.with_name("stderr.txt")  # a file: a pipe would wait for every holder
     with log.open("w") as stderr:
-        process = subprocess.Popen(args, cwd=REPO, start_new_session=True, stderr=stderr)
+        process = subprocess.Popen(
+            args, cwd=REPO, start_new_session=True, stderr=stderr, preexec_fn=_interruptible
+        )
     deadline = time.monotonic() + 90
     while time.monotonic() < deadline and process.poll() is None:
         if journal.exists() and journal.read_text().count("\n") >= rows:
