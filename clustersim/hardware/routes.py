@@ -90,7 +90,9 @@ class RouteFinder:
         first: every path from or to it crosses that neighbour, and the search from the source
         finds the rest of the route exactly as a search from the neighbour does (the leaf
         discovers nothing else), so the route is the same while only the inner nodes (the
-        switches, whose searches are shared by all their hosts) are ever searched.
+        switches, whose searches are shared by all their hosts) are ever searched. Neighbours
+        (a ring's or a torus's next rank) need no search at all: the link between them is the
+        only one-hop path, the one the search would find when it expands its source.
         """
         if src == dst:
             return []
@@ -109,6 +111,9 @@ class RouteFinder:
             b = prev
         if a == b:
             return head + tail
+        direct = link_of.get((a, b))
+        if direct is not None:  # one hop: what the search finds at its first expansion
+            return [*head, direct, *tail]
         parents = self._parents_reaching(a, b)
         if parents[b] < 0:
             raise InputError(

@@ -66,3 +66,11 @@ def test_hosts_on_a_switch_need_no_search():
     for src in range(64):
         net.route(src, (src + 1) % 64)
     assert not net._routes_finder._searches  # every route was two peeled hops
+
+
+def test_neighbours_on_a_ring_need_no_search():
+    net = FlowNetwork(Simulation(0), topo.ring(nodes=64, bandwidth=1.0, latency=0.0))
+    for src in range(64):
+        assert net.route(src, (src + 1) % 64) == [net._link_of[(src, (src + 1) % 64)]]
+    assert not net._routes_finder._searches  # each route was the one link between them
+    assert len(net.route(0, 2)) == 2 and net._routes_finder._searches  # two hops: a search
