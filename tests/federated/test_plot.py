@@ -25,5 +25,11 @@ def test_curves_and_breakdown_plot_the_metrics() -> None:
     m = run({"rounds": 4}).metrics
     fig = plot_curves({"a": m, "b": m}, x="time")
     assert len(fig.axes[0].lines) == 2
+    first, second = fig.axes[0].lines  # the same curve twice: the second drawn dashed, named
+    assert (first.get_linestyle(), first.get_label()) == ("-", "a")
+    assert (second.get_linestyle(), second.get_label()) == ("--", "b (= a)")
+    other = dict(m, accuracy_curve=[a + 0.01 for a in m["accuracy_curve"]])
+    lines = plot_curves({"a": m, "c": other}).axes[0].lines
+    assert [(line.get_linestyle(), line.get_label()) for line in lines] == [("-", "a"), ("-", "c")]
     fig = plot_breakdown(m)
     assert len(fig.axes[0].patches) == 5 * 4  # five phases, four rounds
