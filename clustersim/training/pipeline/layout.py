@@ -52,7 +52,7 @@ __all__ = [
     "baselines",
     "check_op_count",
     "device_order",
-    "layer_times",
+    "layer_passes",
     "microbatches_simulated",
     "pipedream_layout",
     "resolve_layout",
@@ -196,24 +196,26 @@ def device_order(cluster: Cluster, params: PipelineParams, needed: int) -> list[
     return list(devices)
 
 
-def layer_times(
+def layer_passes(
     cluster: Cluster,
     device: str,
     profile: ModelProfile,
     b: int,
     recompute: bool,
     tiling: MatrixTiling | None = None,
-) -> list[float]:
-    """Per layer: forward + backward (+ recompute) seconds of one micro-batch on ``device``."""
+) -> tuple[list[float], list[float]]:
+    """Per layer: (forward, forward + backward (+ recompute)) seconds of one micro-batch on
+    ``device``."""
     dev = cluster.devices[device]
-    out = []
+    forward, total = [], []
     for s in stage_specs(profile, [1] * len(profile), b):
         rows = s.rows[0]
         # one forward kernel per layer, two backward (the data and the weight gradient)
         f = dev.compute_time(s.fwd_flops[0], s.fwd_bytes[0], rows=rows, tiling=tiling, kernels=1)
         bwd = dev.compute_time(s.bwd_flops[0], s.bwd_bytes[0], rows=rows, tiling=tiling, kernels=2)
-        out.append(f * (2 if recompute else 1) + bwd)
-    return out
+        forward.append(f)
+        total.append(f * (2 if recompute else 1) + bwd)
+    return forward, total
 
 
 def tiling_of(params: PipelineParams) -> MatrixTiling | None:
@@ -253,7 +255,7 @@ def _partitioned(
     if params.partition == "even":
         return even_partition(n_layers, stages * v)
     devices = device_order(cluster, params, 1)
-    times = layer_times(cluster, devices[0], profile, b, params.recompute, tiling_of(params))
+    _, times = layer_passes(cluster, devices[0], profile, b, params.recompute, tiling_of(params))
     return balanced_partition(times, stages * v, replicas)
 
 
@@ -285,13 +287,15 @@ def pipedream_layout(
     if len(counts) == 1 and profile.params > 0:
         dp = data_parallel_plan(cluster, params, placement, b)
     else:
+        forward, compute = layer_passes(cluster, devices[0], profile, b, params.recompute)
         steady = steady_state(
             costs,
-            layer_times(cluster, devices[0], profile, b, params.recompute),
+            compute,
             [b * layer.activation for layer in profile.layers],
             [layer.params for layer in profile.layers],
             counts,
             replicas,
+            forward,
         )
     return Layout(
         profile,
@@ -348,13 +352,15 @@ def _pipedream(cluster: Cluster, params: PipelineParams, profile: ModelProfile) 
         def fits(counts: Sequence[int], replicas: Sequence[int], warmup: Sequence[int]) -> bool:
             return all(need <= memory for need in stage_memory(params, profile, counts, warmup))
 
+        forward, compute = layer_passes(cluster, devices[0], profile, b, params.recompute)
         search = plan_pipedream(
-            layer_times(cluster, devices[0], profile, b, params.recompute),
+            compute,
             [b * layer.activation for layer in profile.layers],
             [layer.params for layer in profile.layers],
             costs,
             data_parallel,
             fits,
+            forward,
         )
         return pipedream_layout(
             cluster,

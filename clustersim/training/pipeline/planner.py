@@ -172,6 +172,7 @@ class _Search:
         params: Sequence[float],
         costs: PlacementCosts,
         fits: Fits | None = None,
+        forward: Sequence[float] | None = None,
     ) -> None:
         self.costs = costs
         self.compute = np.asarray(compute, dtype=float)
@@ -189,6 +190,8 @@ class _Search:
         self.nodes = 0
         self.exhaustive = True
         self.fits = fits
+        self.forward = forward
+        """Per layer, the forward's share of ``compute`` (None: a third)."""
         self.fitting = False
         self.unfit_best: tuple[float, tuple[tuple[int, ...], tuple[int, ...]] | None] = (
             np.inf,
@@ -334,7 +337,7 @@ class _Search:
     def evaluate(self, counts: Sequence[int], replicas: Sequence[int]) -> SteadyState:
         """The full cost model of a complete plan."""
         return steady_state(
-            self.costs, self.compute, self.activation, self.params, counts, replicas
+            self.costs, self.compute, self.activation, self.params, counts, replicas, self.forward
         )
 
 
@@ -345,6 +348,7 @@ def plan_pipedream(
     costs: PlacementCosts,
     data_parallel: Callable[[int], float],
     fits: Fits | None = None,
+    forward: Sequence[float] | None = None,
 ) -> Plan:
     """The plan minimising the steady-state period over ``len(compute)`` layers and the devices
     of ``costs`` (consecutive devices per stage, unused ones at the end).
@@ -359,11 +363,13 @@ def plan_pipedream(
         fits: ``fits(counts, replicas, warmup)``: whether a plan's stages fit in their devices'
             memory with ``warmup + 1`` micro-batches in flight (None: memory is not checked).
             Plans that do not fit are chosen only when none does (:attr:`Plan.fits`).
+        forward: per layer, the forward's share of ``compute``
+            (:func:`~clustersim.training.pipeline.steady_state.steady_state`).
     """
     n, d = len(compute), costs.n
     if n < 1 or d < 1:
         raise ValueError(f"the planner needs at least one layer and one device, got {n} and {d}")
-    search = _Search(compute, activation, params, costs, fits)
+    search = _Search(compute, activation, params, costs, fits, forward)
     for m in range(d, 0, -1):
         one = fits is None or fits((n,), (m,), (0,))
         search.offer(float(data_parallel(m)), (n,), (m,), one)
