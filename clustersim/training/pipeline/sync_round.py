@@ -73,26 +73,23 @@ class Links:
 
     def __init__(self, incidence: np.ndarray, latency: np.ndarray, capacity: np.ndarray) -> None:
         self.n = latency.shape[0]
-        self.capacity = capacity
         self.latency = latency
         self._incidence = incidence
-        self._routes: dict[tuple[int, int], tuple[int, np.ndarray]] = {}
-        self._crossings: list[list[tuple[int, int]]] = []
-        """Per route number: (link, times crossed) of each link it crosses."""
         self._capacity = capacity.tolist()
+        self._routes: dict[tuple[int, int], int] = {}
+        self._crossings: list[list[tuple[int, int]]] = []
+        """Per route number: (link, times crossed) of each link (or medium) it crosses."""
         self._rates: dict[tuple[int, ...], dict[int, float]] = {}
-        self.rounds: dict[tuple, float] = {}
-        """:func:`sync_round`'s answers, by what they depend on."""
+        self.rounds: dict[tuple, dict[int, float]] = {}
+        """:func:`sync_rounds`' answers, by what they depend on."""
 
-    def route(self, src: int, dst: int) -> tuple[int, np.ndarray]:
-        """The route from ``src`` to ``dst``: its number, and the links (and media) it
-        crosses, once per crossing."""
+    def route(self, src: int, dst: int) -> int:
+        """The number of the route from ``src`` to ``dst``."""
         key = (src, dst)
         found = self._routes.get(key)
         if found is None:
             row = self._incidence[src * self.n + dst]
-            links = np.repeat(np.arange(row.size), row.astype(np.int64))
-            found = self._routes[key] = (len(self._crossings), links)
+            found = self._routes[key] = len(self._crossings)
             self._crossings.append([(int(i), int(row[i])) for i in np.flatnonzero(row)])
         return found
 
@@ -165,7 +162,7 @@ class _Fluid:
     def transfer(self, src: int, dst: int, size: float, done: Callable[[], None]) -> None:
         """Start ``size`` bytes from ``src`` to ``dst`` now; ``done`` when they have arrived."""
         activate = self.now + float(self.links.latency[src, dst])
-        self.latent.append(_Flow(self.links.route(src, dst)[0], size, activate, done))
+        self.latent.append(_Flow(self.links.route(src, dst), size, activate, done))
 
     def send(self, src: int, dst: int, size: float, done: Callable[[], None]) -> None:
         """A point-to-point send: after the pair's earlier sends, one at a time."""
