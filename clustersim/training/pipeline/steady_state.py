@@ -24,8 +24,8 @@ everything routed over it, so this model prices, per micro-batch (``r_d`` replic
   shared media count their airtime;
 * **the in-flight window**: a micro-batch's round trip from a stage down the pipeline and back
   spans as many micro-batches as the stage keeps in flight (:func:`warmups` chooses enough,
-  except for transfers under 1 % of the compute; :func:`cycle_period`), left out for the
-  cycles the rounds below time;
+  except for transfers under 1 % of the compute; :func:`cycle_period`), left to the rounds
+  below when a stage is replicated;
 * **channels**: a sender and a receiver exchange one message at a time, so the pair of
   replicas that carries ``1/L`` of a boundary's micro-batches (``L = lcm(r_d, r_{d+1})``) must
   finish one transfer every ``L`` periods: ``latency + a/B`` plus the all-reduce bytes (at
@@ -55,7 +55,7 @@ period when enough micro-batches are in flight; :func:`warmups` sizes that windo
 from __future__ import annotations
 
 import math
-from collections.abc import Collection, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
@@ -131,13 +131,8 @@ class PlacementCosts:
         if cached is not None:
             return cached
         out = np.zeros((self.n, self.n))
-        if stop - start > 1:
-            algorithm = allreduce_algorithm(self.algorithm)
-            ranks = self.devices[start:stop]
-            plan, _ = plan_collective(self.cluster, ranks, algorithm, _UNIT, 1)
-            for step in algorithm.schedule(plan):
-                sizes = np.broadcast_to(np.asarray(step.sizes, dtype=float), step.src.shape)
-                np.add.at(out, (step.src + start, step.dst + start), sizes / _UNIT)
+        for src, dst, sizes in self.sync_steps(start, stop, _UNIT):
+            np.add.at(out, (src, dst), sizes / _UNIT)
         self._pairs[key] = out
         return out
 
@@ -246,17 +241,12 @@ def cycle_period(
     compute: Sequence[float],
     transfers: Sequence[tuple[float, float]],
     warmup: Sequence[int],
-    timed: Collection[tuple[int, int]] = (),
 ) -> tuple[float, str]:
     """The longest period a warm-up window allows, and the stages of that cycle: a micro-batch
-    from stage ``s`` to ``t`` and back, ``span / ((w_s + 1)·r_s − w_t·r_t)`` (:func:`warmups`).
-    Cycles ``(s, t)`` in ``timed`` are left out: a timed run of the op lists
-    (:func:`~clustersim.training.pipeline.sync_round.sync_rounds`) waits them out."""
+    from stage ``s`` to ``t`` and back, ``span / ((w_s + 1)·r_s − w_t·r_t)`` (:func:`warmups`)."""
     worst, name = 0.0, ""
     for s in range(len(replicas) - 1):
         for t, (work, moved) in enumerate(_spans(compute, transfers, s), start=s + 1):
-            if (s, t) in timed:
-                continue
             window = (warmup[s] + 1) * replicas[s] - warmup[t] * replicas[t]
             if window > 0 and (work + moved) / window > worst:
                 worst, name = (work + moved) / window, f"in-flight window stages {s}-{t}"
@@ -385,23 +375,24 @@ def steady_state(
         for d in range(p)
     ]
     backward = [c[d] - f[d] for d in range(p)]
-    # the timed run plays every op list: its rounds already wait out every in-flight window
-    skip = {(s, t) for s in range(p) for t in range(s + 1, p)} if replicated else set()
 
     def priced(warmup: list[int]) -> tuple[float, str]:
         """The period with this warm-up: the terms above, the in-flight window it leaves,
         and the replicated stages' rounds timed with it (their sends depend on it)."""
-        window = cycle_period(replicas, c, transfers, warmup, skip)
+        if not replicated:
+            window = cycle_period(replicas, c, transfers, warmup)
+            return max(base, window, key=lambda t: t[0])
+        # the timed run plays every op list, so its rounds wait out every in-flight window
         plan = RoundPlan(starts, replicas, f, backward, out_bytes, warmup, w_bytes, steps)
-        timed = sync_rounds(costs.links, plan) if replicated else {}
+        timed = sync_rounds(costs.links, plan)
         rounds = [(timed[d] / replicas[d], f"sync rounds stage {d}") for d in replicated]
-        candidates = [base, window, *rounds]
+        candidates = [base, *rounds]
         top = max(period for period, _ in candidates)
         # a round paced by its stage's compute ties with it: name the compute
         return top, next(name for period, name in candidates if period >= top * (1 - _TIE))
 
     # the warm-up is sized for the period and the period depends on the warm-up: iterate
-    # until a warm-up comes back, and keep the fastest (warm-up, period) pair met on the way;
+    # until a warm-up comes back, and keep the fastest (warm-up, period) pair met on the way
     tried: dict[tuple[int, ...], tuple[float, str]] = {}
     warmup = warmups(replicas, c, transfers, base[0])
     while tuple(warmup) not in tried:
@@ -409,7 +400,7 @@ def steady_state(
         warmup = warmups(replicas, c, transfers, tried[tuple(warmup)][0])
     fastest = min(period for period, _ in tried.values())
     # of equally fast warm-ups the one keeping fewest micro-batches in flight (memory)
-    best = min((w for w in tried if tried[w][0] <= fastest * (1 + 1e-9)), key=sum)
+    best = min((w for w in tried if tried[w][0] <= fastest * (1 + _TIE)), key=sum)
     warmup = list(best)
     period, bottleneck = tried[best]
     return SteadyState(
