@@ -143,6 +143,18 @@ class Layout:
         return list(self.steady.warmup) if self.steady is not None else [0] * self.p
 
     @property
+    def settled(self) -> int:
+        """PipeDream: micro-batches the run completes at least before it is measured
+        (:attr:`SteadyState.settled`)."""
+        return self.steady.settled if self.steady is not None else 0
+
+    @property
+    def repeat(self) -> int:
+        """PipeDream: micro-batches the measured window is a multiple of
+        (:attr:`SteadyState.repeat`)."""
+        return self.steady.repeat if self.steady is not None else 1
+
+    @property
     def period_s(self) -> float | None:
         """PipeDream: the predicted seconds between micro-batch completions."""
         if self.steady is not None:
@@ -444,7 +456,11 @@ def microbatches_simulated(layout: Layout, params: PipelineParams) -> int:
         return per_minibatch
     if layout.data_parallel is not None:
         return layout.data_parallel.layout.workers
-    return sum(pipedream_window(layout.replicas, per_minibatch, layout.warmup))
+    return sum(
+        pipedream_window(
+            layout.replicas, per_minibatch, layout.warmup, layout.settled, layout.repeat
+        )
+    )
 
 
 def check_op_count(layout: Layout, params: PipelineParams) -> None:

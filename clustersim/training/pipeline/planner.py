@@ -46,6 +46,7 @@ from clustersim.training.pipeline.steady_state import (
     boundary_pairs,
     steady_state,
 )
+from clustersim.training.pipeline.sync_round import SETTLED
 
 __all__ = [
     "MAX_SEARCH_NODES",
@@ -56,8 +57,10 @@ __all__ = [
     "plan_pipedream",
 ]
 
-_TIE = 1e-9
-"""Relative difference under which two plans' periods tie."""
+_TIE = SETTLED
+"""Relative difference under which two plans' periods tie: the resolution of the timed model
+of replicated stages (:data:`~clustersim.training.pipeline.sync_round.SETTLED`), closer than
+which the model cannot rank two plans."""
 _BALANCE_TIE = 1e-12
 MAX_SEARCH_NODES = 20_000
 """Nodes the branch and bound may expand before it returns its best plan so far."""

@@ -537,7 +537,9 @@ def run_layout(
         throughput = per_minibatch * b / end
     else:
         per_minibatch = m * params.replicas
-        warm, window, _ = pipedream_window(layout.replicas, per_minibatch, layout.warmup)
+        warm, window, _ = pipedream_window(
+            layout.replicas, per_minibatch, layout.warmup, layout.settled, layout.repeat
+        )
         done = run.completions
         t0, t1 = done[warm - 1], done[warm + window - 1]
         throughput = window * b / (t1 - t0)

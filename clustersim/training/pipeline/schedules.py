@@ -155,7 +155,11 @@ def pipedream_warmup(replicas: Sequence[int]) -> list[int]:
 
 
 def pipedream_window(
-    replicas: Sequence[int], per_minibatch: int, warmup: Sequence[int] | None = None
+    replicas: Sequence[int],
+    per_minibatch: int,
+    warmup: Sequence[int] | None = None,
+    settled: int = 0,
+    repeat: int = 1,
 ) -> tuple[int, int, int]:
     """(warm-up, measured, trailing) micro-batches of a steady-state PipeDream run.
 
@@ -164,16 +168,26 @@ def pipedream_window(
     every stage's replica count, at least one minibatch and one pass of every device, so that
     its first and last micro-batch went through the same replica of every stage: the time
     between their completions is a whole number of round-robin cycles, with no bias from
-    replicas finishing in bursts. The warm-up fills the pipeline (every replica of a stage
-    holds ``warmup + 1`` micro-batches, :func:`pipedream_warmup` by default), then lets the
-    background gradient syncs (one per round, a replica at most two rounds ahead of them)
-    reach their steady backlog: three more rounds.
+    replicas finishing in bursts. It is also a multiple of ``repeat`` micro-batches, after
+    which the stages' rounds come back to the same lengths (rounds of ``r`` replicas that
+    alternate two lengths: ``2r``).
+
+    The warm-up fills the pipeline (every replica of a stage holds ``warmup + 1``
+    micro-batches, :func:`pipedream_warmup` by default), then lets the background gradient
+    syncs (one per round, a replica at most two rounds ahead of them) reach their steady
+    backlog: three more rounds, or ``settled`` micro-batches when that is more (a stage
+    whose synchronisation is a little slower than its compute takes longer;
+    :func:`~clustersim.training.pipeline.sync_round.sync_rounds` says how long). It is a
+    whole number of those cycles too, so the window starts and ends at completions of the
+    same replicas as the ones the timed model watches: the replicas of a stage need not
+    settle together (one fed over a slow link drifts behind its neighbour for dozens of
+    micro-batches, while the completions of each one keep the steady rate).
     """
     warm_per_stage = pipedream_warmup(replicas) if warmup is None else list(warmup)
-    cycle = math.lcm(*replicas)
+    cycle = math.lcm(*replicas, repeat)
     window = cycle * math.ceil(max(per_minibatch, sum(replicas)) / cycle)
     fill = max((w + 1) * r for w, r in zip(warm_per_stage, replicas, strict=True))
-    warm = max(fill + 3 * max(replicas), per_minibatch)
+    warm = cycle * math.ceil(max(fill + 3 * max(replicas), per_minibatch, settled) / cycle)
     return warm, window, max(fill, per_minibatch)
 
 

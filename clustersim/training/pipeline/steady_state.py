@@ -265,6 +265,13 @@ class SteadyState:
         link_s: per link (and medium), busy seconds per micro-batch.
         transfers_s: per boundary, (forward, backward) transfer time used to size the warm-up.
         warmup: warm-up forwards per replica of each stage (:func:`warmups`).
+        settled: micro-batches a run completes before it settles, the warm-up its
+            measurement needs at least
+            (:attr:`~clustersim.training.pipeline.sync_round.Timed.settled`; 0 without a
+            replicated stage: the schedule's own).
+        repeat: micro-batches after which the run repeats
+            (:attr:`~clustersim.training.pipeline.sync_round.Timed.repeat`; 1 without a
+            replicated stage), which its measured window is a multiple of.
     """
 
     period_s: float
@@ -274,6 +281,8 @@ class SteadyState:
     link_s: np.ndarray
     transfers_s: tuple[tuple[float, float], ...]
     warmup: tuple[int, ...]
+    settled: int = 0
+    repeat: int = 1
 
 
 def steady_state(
@@ -376,6 +385,9 @@ def steady_state(
     ]
     backward = [c[d] - f[d] for d in range(p)]
 
+    def timed_plan(warmup: Sequence[int]) -> RoundPlan:
+        return RoundPlan(starts, replicas, f, backward, out_bytes, warmup, w_bytes, steps)
+
     def priced(warmup: list[int]) -> tuple[float, str]:
         """The period with this warm-up: the terms above, the in-flight window it leaves,
         and the replicated stages' rounds timed with it (their sends depend on it)."""
@@ -383,8 +395,7 @@ def steady_state(
             window = cycle_period(replicas, c, transfers, warmup)
             return max(base, window, key=lambda t: t[0])
         # the timed run plays every op list, so its rounds wait out every in-flight window
-        plan = RoundPlan(starts, replicas, f, backward, out_bytes, warmup, w_bytes, steps)
-        timed = sync_rounds(costs.links, plan)
+        timed = sync_rounds(costs.links, timed_plan(warmup)).round_s
         rounds = [(timed[d] / replicas[d], f"sync rounds stage {d}") for d in replicated]
         candidates = [base, *rounds]
         top = max(period for period, _ in candidates)
@@ -403,6 +414,7 @@ def steady_state(
     best = min((w for w in tried if tried[w][0] <= fastest * (1 + _TIE)), key=sum)
     warmup = list(best)
     period, bottleneck = tried[best]
+    timed = sync_rounds(costs.links, timed_plan(warmup)) if replicated else None
     return SteadyState(
         period_s=float(period),
         bottleneck=bottleneck,
@@ -411,4 +423,6 @@ def steady_state(
         link_s=links,
         transfers_s=tuple(transfers),
         warmup=tuple(warmup),
+        settled=timed.settled if timed is not None else 0,
+        repeat=timed.repeat if timed is not None else 1,
     )

@@ -67,9 +67,9 @@ def test_alexnet_15_1_on_cluster_a_runs_at_its_lock_step_round() -> None:
     steady = plan.layout.steady
     assert m["sync_round_s_per_stage"][0] > 4 * steady.sync_s[0]
     assert m["sync_round_s_per_stage"][0] == pytest.approx(15 * steady.period_s, rel=0.01)
-    # the planner's 12-1-3: its sync waits little and the run is the prediction
+    # the planner's 12-1-1-1: its sync waits little and the run is the prediction
     chosen = clustersim.run(name, QUICK)
-    assert chosen.metrics["plan"] == "12-1-3"
+    assert chosen.metrics["plan"] == "12-1-1-1"
     assert chosen.metrics["sync_wait_fraction_per_stage"][0] < 0.1
     assert chosen.metrics["throughput_samples_per_s"] == pytest.approx(
         chosen.analytic["throughput_samples_per_s"], rel=0.01

@@ -72,11 +72,13 @@ def test_a_fast_network_makes_data_parallelism_optimal_for_vgg16() -> None:
 def test_alexnet_keeps_its_fully_connected_layers_on_one_gpu() -> None:
     """PipeDream Table 1: AlexNet, 4x4 Cluster-A, 15-1, 4.92x. The planner replicates the
     convolutions (2.5 M weights) 12 times and keeps the first fully connected layer (37.7 M)
-    on one GPU; its 12-1-3 also replicates fc7 and fc8 three ways, 0.2 % faster than 12-1 in
-    the simulation as in the model."""
+    on one GPU; its 12-1-1-1 gives fc7 and fc8 a GPU each. The twelve convolution replicas
+    pace every such plan: 12-1, 12-1-2, 12-1-3 and 12-1-1-1 simulate within 0.03 % of each
+    other (33,872-33,882 images/s), and the model puts 12-1-1-1 0.011 % ahead of 12-1-2 and
+    12-1-3, 0.019 % ahead of 12-1 (more than its 1e-4 resolution, the planner's ties)."""
     r = _run("pipeline_pipedream_alexnet.yaml")
     m, a = r.metrics, r.analytic
-    assert m["plan"] == "12-1-3" and m["layers_per_stage"] == [5, 1, 2]
+    assert m["plan"] == "12-1-1-1" and m["layers_per_stage"] == [5, 1, 1, 1]
     assert m["throughput_samples_per_s"] == pytest.approx(a["throughput_samples_per_s"], rel=0.01)
     assert m["speedup_over_data_parallel_ratio"] > 4
 

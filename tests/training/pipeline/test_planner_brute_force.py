@@ -3,8 +3,8 @@
 For each case every PipeDream plan (consecutive devices per stage, unused devices at the end)
 is priced by the planner's cost model (:mod:`clustersim.training.pipeline.steady_state`, or the
 data-parallel kind for one stage) and simulated on a fresh cluster. The planner's choice must
-be the fastest simulated plan, its prediction must be the simulated throughput, and every
-contender (a plan within 10 % of the best, simulated or predicted) must be predicted within 3 %.
+be the fastest simulated plan, and every plan's prediction must be its simulated throughput
+within 1 % (the whole study: 630 plans within 0.3 %).
 
 ``python -m tests.training.pipeline.test_planner_brute_force`` runs the wider study quoted in
 the README: 18 cases (3 topologies x activation x weight sizes), every plan, and prints how far
@@ -111,8 +111,7 @@ def test_the_planner_chooses_the_simulators_best_plan(
     assert out["chosen_simulated"] >= best * (1 - 1e-9)
     assert out["chosen_simulated"] == pytest.approx(out["chosen_predicted"], rel=0.01)
     for counts, replicas, predicted, simulated in rows:
-        if max(predicted, simulated) >= 0.9 * best:
-            assert simulated == pytest.approx(predicted, rel=0.03), (counts, replicas)
+        assert simulated == pytest.approx(predicted, rel=0.01), (counts, replicas)
 
 
 def main() -> None:  # pragma: no cover - the README's study, run by hand
@@ -133,10 +132,10 @@ def main() -> None:  # pragma: no cover - the README's study, run by hand
                     f"{out['chosen_predicted']:.1f}/s; all plans simulated/predicted "
                     f"{min(r):.3f}..{max(r):.3f}"
                 )
-    within = sum(abs(x - 1) <= 0.03 for x in ratios) / len(ratios)
-    print(
-        f"{len(ratios)} plans: {within:.0%} within 3 %, ratio {min(ratios):.3f}..{max(ratios):.3f}"
-    )
+    for tolerance in (0.03, 0.01, 0.001):
+        within = sum(abs(x - 1) <= tolerance for x in ratios)
+        print(f"{len(ratios)} plans: {within} within {tolerance:.1%}")
+    print(f"ratio {min(ratios):.4f}..{max(ratios):.4f}")
 
 
 if __name__ == "__main__":  # pragma: no cover

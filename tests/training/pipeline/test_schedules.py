@@ -101,3 +101,14 @@ def test_pipedream_window_is_whole_round_robin_cycles() -> None:
     assert pipedream_window([1, 1, 1, 1], 8) == (8, 8, 8)
     # a deeper warm-up fills for longer
     assert pipedream_window([1, 1, 1, 1], 8, [9, 6, 3, 0]) == (13, 8, 10)
+
+
+def test_pipedream_window_waits_for_the_run_to_settle_and_covers_its_repeats() -> None:
+    # 1-2: the fill (7 on stage 0) and 3 rounds of 2 give 13, rounded up to whole cycles of 2
+    # so that the window starts and ends at completions of the same replica
+    assert pipedream_window([1, 2], 8, [6, 0]) == (14, 8, 8)
+    # the timed model's settled warm-up when it is longer, again in whole cycles
+    assert pipedream_window([1, 2], 8, [6, 0], settled=35)[0] == 36
+    # rounds of 3 replicas alternating two lengths repeat every 6 micro-batches
+    warm, window, _ = pipedream_window([3, 1], 8, [4, 1], repeat=6)
+    assert warm % 6 == 0 and window == 12
