@@ -64,7 +64,7 @@ from clustersim.collectives.algorithms import plan_collective
 from clustersim.collectives.allreduce import AllreduceCost, allreduce_algorithm
 from clustersim.hardware.cluster import Cluster
 from clustersim.training.pipeline.schedules import pipedream_warmup
-from clustersim.training.pipeline.sync_round import Links, RoundPlan, sync_rounds
+from clustersim.training.pipeline.sync_round import SETTLED, Links, RoundPlan, sync_rounds
 
 __all__ = [
     "WARMUP_SLACK",
@@ -410,8 +410,10 @@ def steady_state(
         tried[tuple(warmup)] = priced(warmup)
         warmup = warmups(replicas, c, transfers, tried[tuple(warmup)][0])
     fastest = min(period for period, _ in tried.values())
-    # of equally fast warm-ups the one keeping fewest micro-batches in flight (memory)
-    best = min((w for w in tried if tried[w][0] <= fastest * (1 + _TIE)), key=sum)
+    # of equally fast warm-ups the one keeping fewest micro-batches in flight (memory); with
+    # a replicated stage the timed model cannot rank closer than its resolution
+    tie = SETTLED if replicated else _TIE
+    best = min((w for w in tried if tried[w][0] <= fastest * (1 + tie)), key=sum)
     warmup = list(best)
     period, bottleneck = tried[best]
     timed = sync_rounds(costs.links, timed_plan(warmup)) if replicated else None
