@@ -408,14 +408,15 @@ def analytic_notes(plan: PipelinePlan) -> dict[str, AnalyticNote]:
         steady = layout.steady
         assumes = (
             "each link direction carries every flow routed over it, spread over the period; a "
-            "replicated stage's all-reduce round is stretched by 1 + ρ (ρ: its busiest link's "
-            "share of activations, at most 1). Where the sync paces a stage its replicas run in "
-            "lock step, and their bursts stall the all-reduce's steps longer than that "
-            "(sync_round_s_per_stage, sync_wait_fraction_per_stage)"
+            "replicated stage's rounds are timed by playing the plan's op lists on a max-min "
+            "fair fluid of its links until the run has settled (sync_round: a second, smaller "
+            "engine, its resolution 1e-4), and the run is measured from where it settled "
+            "(microbatches_simulated; sync_round_s_per_stage, sync_wait_fraction_per_stage)"
         )
         period = (
             "b / period, period = max(compute/r, sync/r, link loads, channels, in-flight "
-            f"window) [Narayanan et al. SOSP 2019 §3.1-3.2]: here {steady.bottleneck}"
+            "window, timed sync rounds/r) [Narayanan et al. SOSP 2019 §3.1-3.2]: here "
+            f"{steady.bottleneck}"
         )
         return {
             "throughput_samples_per_s": AnalyticNote(period, assumes, "contention"),
@@ -564,7 +565,8 @@ def _details() -> list[str]:
         "flush of the stages given: gpipe a flow shop of the stages and the transfers between "
         "them, Σp+(M-1)max p forward and again backward [Pinedo, Scheduling §6.1]; naive "
         "M·(Σt+Σx); 1f1b Σt+(M-1)max t (transfers left out)",
-        "pipedream: period = max(compute/r, sync/r, link loads, channels, in-flight window), the "
+        "pipedream: period = max(compute/r, sync/r, link loads, channels, in-flight window, "
+        "replicated stages' rounds timed on a fluid of the links until the run settles), the "
         "runtime overlapping transfers [Narayanan et al. SOSP 2019 §3.1-3.2]; planner: branch "
         "and bound over that model",
     ]

@@ -38,14 +38,18 @@ everything routed over it, so this model prices, per micro-batch (``r_d`` replic
   and every step of the all-reduce ends with its slowest flow. No sum of link loads prices
   that (issue 16's brute-force study: a 2-replica middle stage's rounds of 8.0 ms where the
   loads and a stretch ``1 + ρ`` gave 6 ms; AlexNet's forced 15-1 on Cluster-A, 12 activations
-  on one inbound NIC, 71.9 ms where phases of a fluid gave 72.8 ms), so the plan's op lists
+  on one inbound NIC, 71.8 ms where phases of a fluid gave 72.8 ms), so the plan's op lists
   are played on a max-min fair fluid of the placement's links: a max-plus recursion
   (Baccelli et al., *Synchronization and Linearity*, 1992, ch. 2-3) whose transfer times come
   from the fluid. For a plan with a replicated stage this is a second, smaller engine running
   the runtime's rules, not a closed form: a round over ``r`` is the term, and it already waits
-  out the in-flight windows. The rounds depend on the warm-up and the warm-up on the period,
-  so the two are iterated until a warm-up comes back, and the fastest pair met is kept (of
-  equally fast ones, the one with fewest micro-batches in flight).
+  out the in-flight windows. The model plays until the run has settled and tells the run
+  where that is (:attr:`SteadyState.settled`, :attr:`SteadyState.repeat`), so the simulation
+  is measured in the regime that was priced. The rounds depend on the warm-up and the warm-up
+  on the period, so the two are iterated until a warm-up comes back, and the fastest pair met
+  is kept (of ones within the model's resolution,
+  :data:`~clustersim.training.pipeline.sync_round.SETTLED`, the one with fewest micro-batches
+  in flight).
 
 The period is the largest of these terms; throughput is ``b / period`` samples per second. The
 terms are upper bounds of what overlap can hide, so the simulation of a plan agrees with its
