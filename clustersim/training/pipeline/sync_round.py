@@ -60,13 +60,12 @@ from clustersim.training.pipeline.schedules import Op, pipedream
 __all__ = ["MEASURED", "SETTLED", "SETTLE_LIMIT", "Links", "RoundPlan", "Timed", "sync_rounds"]
 
 MEASURED = 8
-"""Rounds the model averages at least, once they repeat (and durations it compares to find
-that they do)."""
+"""The fewest rounds a measured window spans (whole periods of the rounds' pattern)."""
 SETTLE_LIMIT = 64
-"""Rounds past the fill the model plays at most, waiting for the rounds to repeat (so a
-run's length stays bounded where they never do)."""
+"""Rounds past the fill the model plays at most, waiting for the run to settle (so a run's
+length stays bounded where it never does)."""
 _PERIODS = 16
-"""The longest period, in rounds, the model looks for."""
+"""The longest period, in events, the model looks for (issue 16's study met 13 rounds)."""
 SETTLED = 1e-4
 """Relative difference under which three windows of whole periods run at one rate."""
 _NEARLY = 1e-2
