@@ -418,15 +418,18 @@ def analytic_notes(plan: PipelinePlan) -> dict[str, AnalyticNote]:
             "window, timed sync rounds/r) [Narayanan et al. SOSP 2019 §3.1-3.2]: here "
             f"{steady.bottleneck}"
         )
+        # with a replicated stage the prediction is the timed model's run: contention is in
+        # both, and what is left between them is two engines' windows on a settled run
+        departs = "two engines" if any(steady.sync_s) else "contention"
         return {
-            "throughput_samples_per_s": AnalyticNote(period, assumes, "contention"),
+            "throughput_samples_per_s": AnalyticNote(period, assumes, departs),
             "time_per_minibatch_s": AnalyticNote(
-                "M·b / throughput (the analytic one)", assumes, "contention"
+                "M·b / throughput (the analytic one)", assumes, departs
             ),
             "bubble_fraction": AnalyticNote(
                 "1 - Σ_d c_d / (devices · period): the stages waiting for the bottleneck",
                 assumes,
-                "contention",
+                departs,
             ),
         }
     if params.schedule in ("naive", "gpipe"):

@@ -81,6 +81,14 @@ def test_alexnet_keeps_its_fully_connected_layers_on_one_gpu() -> None:
     assert m["plan"] == "12-1-1-1" and m["layers_per_stage"] == [5, 1, 1, 1]
     assert m["throughput_samples_per_s"] == pytest.approx(a["throughput_samples_per_s"], rel=0.01)
     assert m["speedup_over_data_parallel_ratio"] > 4
+    # the prediction is the timed model's run: the table names the two engines, not contention
+    assert r.analytic_notes["throughput_samples_per_s"].departs == "two engines"
+
+
+def test_a_straight_pipeline_departs_from_its_closed_form_by_contention() -> None:
+    r = _run("pipeline_pipedream_alexnet.yaml", "workload.stages=[1,1]", "workload.partition=[5,3]")
+    assert r.metrics["plan"] == "straight"
+    assert r.analytic_notes["throughput_samples_per_s"].departs == "contention"
 
 
 def test_gnmt8_pipelines_beat_data_parallelism_across_servers() -> None:
