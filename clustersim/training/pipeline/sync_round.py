@@ -65,7 +65,9 @@ SETTLE_LIMIT = 64
 """Rounds past the fill the model plays at most, waiting for the run to settle (so a run's
 length stays bounded where it never does)."""
 _PERIODS = 16
-"""The longest period, in events, the model looks for (issue 16's study met 13 rounds)."""
+"""The longest period, in events, the model looks for (issue 16's study met 13 rounds), or a
+stage's rounds per round-robin cycle of the plan when that is more (28-1-3: 28 rounds of the
+3-replica stage)."""
 SETTLED = 1e-4
 """Relative difference under which three windows of whole periods run at one rate."""
 _NEARLY = 1e-2
@@ -310,7 +312,9 @@ class _Series:
     faster ones): three windows of at least :data:`MEASURED` events outlast those.
     """
 
-    def __init__(self, fill: int, earliest: int, limit: int, least: int = MEASURED) -> None:
+    def __init__(
+        self, fill: int, earliest: int, limit: int, least: int = MEASURED, longest: int = 1
+    ) -> None:
         self.start: dict[int, float] = {}
         self.fill = fill
         """The first event after the pipeline has filled."""
@@ -320,6 +324,8 @@ class _Series:
         """The last event the model plays."""
         self.least = least
         """The fewest events a window spans."""
+        self.longest = max(longest, _PERIODS)
+        """The longest period, in events, looked for."""
         self.settled: tuple[int, int] | None = None
         """(first, period) of the measured window once the rate has settled."""
 
@@ -346,7 +352,7 @@ class _Series:
         """The shortest period under which the spacings up to event ``latest`` repeat
         within :data:`_NEARLY` over the last :attr:`least` events (two alternating round
         lengths: 2), 1 when none does."""
-        for q in range(1, _PERIODS + 1):
+        for q in range(1, self.longest + 1):
             recent = range(latest - self.least - q, latest - q)
             if recent.start < self.fill:
                 break
@@ -395,8 +401,11 @@ class _Rounds(_Series):
     Measured from the fill and three rounds at the earliest, as the schedule's window is
     (:func:`~clustersim.training.pipeline.schedules.pipedream_window`)."""
 
-    def __init__(self, replicas: int, warmup: int) -> None:
-        super().__init__(warmup + 1, warmup + 4, warmup + 1 + SETTLE_LIMIT)
+    def __init__(self, replicas: int, warmup: int, cycle: int) -> None:
+        # the plan repeats every round-robin cycle of all its stages: cycle / replicas rounds
+        super().__init__(
+            warmup + 1, warmup + 4, warmup + 1 + SETTLE_LIMIT, longest=cycle // replicas
+        )
         self.replicas = replicas
         self.joined: dict[int, int] = {}
         self.end: dict[int, float] = {-1: 0.0, -2: 0.0}
@@ -475,7 +484,8 @@ def _play(
     fluid = _Fluid(links)
     p = len(plan.replicas)
     stages = range(p)
-    rounds = {e: _Rounds(plan.replicas[e], plan.warmup[e]) for e in stages if plan.steps[e]}
+    cycle = math.lcm(*plan.replicas)
+    rounds = {e: _Rounds(plan.replicas[e], plan.warmup[e], cycle) for e in stages if plan.steps[e]}
     series = [*rounds.values(), done]
     over = [False]
 

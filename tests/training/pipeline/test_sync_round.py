@@ -7,6 +7,7 @@ model's round is the simulated one: two engines that must agree.
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 
 from clustersim.training.pipeline.kind import _run, _throughput
@@ -139,8 +140,8 @@ def test_a_run_is_measured_once_it_has_settled(
     assert run["throughput_samples_per_s"] == pytest.approx(_throughput(layout), rel=1e-3)
 
 
-def _series(spacings: list[float]) -> _Series:
-    series = _Series(0, 0, len(spacings))
+def _series(spacings: list[float], longest: int = 1) -> _Series:
+    series = _Series(0, 0, len(spacings), longest=longest)
     t = 0.0
     for k, spacing in enumerate(spacings):
         series.record(k, t)
@@ -179,3 +180,14 @@ def test_a_long_period_is_measured_over_whole_periods() -> None:
     first, last = series.window
     assert last - first == 13
     assert series.seconds_per_event() == pytest.approx(sum(pattern) / 13 * 1e-3, rel=1e-12)
+
+
+def test_a_stage_is_searched_for_periods_as_long_as_the_plans_cycle() -> None:
+    """28-1-3: the 3-replica stage meets the same mix of the 28 replicas' bursts every 28 of
+    its rounds, longer than the 16 looked for otherwise."""
+    pattern = list(np.random.default_rng(0).uniform(1.0, 1.4, 28))
+    spacings = [x * 1e-3 for x in pattern * 6]
+    assert _series(spacings).settled is None
+    long = _series(spacings, longest=28)
+    assert long.period == 28
+    assert long.seconds_per_event() == pytest.approx(sum(pattern) / 28 * 1e-3, rel=1e-12)
