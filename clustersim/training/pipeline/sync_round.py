@@ -332,8 +332,8 @@ class _Series:
     def record(self, k: int, now: float) -> None:
         """Event ``k`` happens at ``now`` (events come in order)."""
         self.start[k] = now
-        if self.settled is not None:
-            return
+        if self.settled is not None or k - 3 * self.least < self.earliest:
+            return  # settled, or too few events for three windows
         q = self._period(k)
         length = q * math.ceil(self.least / q)
         first = k - 3 * length
