@@ -25,7 +25,8 @@ full model. A plan with one stage is plain data parallelism; its price is the ca
 data-parallel kind's synchronous iteration, all-reduce overlapping backward). Devices may be
 left unused at the end of the placement, as PipeDream's ``--use_fewer_machines`` allows. Plans
 whose stages do not fit their devices' memory with their micro-batches in flight are skipped.
-On ties the plan with fewer stages, then the one with more devices, wins.
+Plans whose periods differ by less than the timed model's resolution (:data:`_TIE`, 1e-4)
+tie, and on ties the plan with fewer stages, then the one with more devices, wins.
 
 The configuration is printed in PipeDream's notation: replica counts per stage joined by dashes
 ("15-1": 15 replicas of the first stage, 1 of the second), ``"straight"`` when every stage has

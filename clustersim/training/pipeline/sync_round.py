@@ -40,8 +40,7 @@ lengths (issue 16) is priced by their mean, and the run is told how many micro-b
 complete before it is measured and what its window must be a multiple of (:class:`Timed`,
 :func:`~clustersim.training.pipeline.schedules.pipedream_window`): the simulator measures the
 regime the model priced. The answers are kept under everything they depend on
-(:meth:`RoundPlan.key`): the planner prices a plan once per
-warm-up it tries.
+(:meth:`RoundPlan.key`): the planner prices a plan once per warm-up it tries.
 """
 
 from __future__ import annotations
@@ -307,9 +306,9 @@ class _Series:
     whole periods, so the series is settled once three such windows in a row agree within
     :data:`SETTLED`; their first is the one measured (where the windows' means approach
     the limit geometrically, by a factor ``rho`` from one window to the next, it is within
-    ``SETTLED / (1 − rho²)`` of it). A run can also pass through phases that
-    repeat for a while and then change (issue 16's study: 14 rounds of one pattern, then 4 %
-    faster ones): three windows of at least :data:`MEASURED` events outlast those.
+    ``SETTLED / (1 − rho²)`` of it). A run can also pass through phases that repeat for a
+    while and then change (issue 16's study: 14 rounds of one pattern, then 4 % faster
+    ones): three windows of at least :data:`MEASURED` events outlast those.
     """
 
     def __init__(
@@ -460,7 +459,8 @@ def sync_rounds(links: Links, plan: RoundPlan) -> Timed:
         fill = max((w + 1) * r for w, r in zip(plan.warmup, plan.replicas, strict=True))
         # every cycle-th completion, in windows as long as the rounds' (in micro-batches)
         least = -(-MEASURED * max(plan.replicas) // cycle)
-        done = _Series(-(-fill // cycle), -(-fill // cycle), horizon // cycle, least)
+        filled = -(-fill // cycle)  # the first completion event after the fill
+        done = _Series(filled, filled, horizon // cycle, least)
         rounds = _play(links, plan, horizon + _trailing(plan), done, cycle)
         round_s = {e: book.seconds_per_event() for e, book in rounds.items()}
         repeat = math.lcm(
@@ -476,15 +476,15 @@ def _trailing(plan: RoundPlan) -> int:
 
 
 def _play(
-    links: Links, plan: RoundPlan, total: int, done: _Series, every: int
+    links: Links, plan: RoundPlan, total: int, done: _Series, cycle: int
 ) -> dict[int, _Rounds]:
     """Run ``total`` micro-batches' op lists on the fluid until every replicated stage's
-    rounds and ``done`` have settled, or all have played every event they may; event ``k``
-    of ``done`` is the completion of micro-batch ``k·every − 1``."""
+    rounds and ``done`` have settled, or all have played every event they may; ``cycle`` is
+    the plan's round-robin cycle, and event ``k`` of ``done`` the completion of micro-batch
+    ``k·cycle − 1``."""
     fluid = _Fluid(links)
     p = len(plan.replicas)
     stages = range(p)
-    cycle = math.lcm(*plan.replicas)
     rounds = {e: _Rounds(plan.replicas[e], plan.warmup[e], cycle) for e in stages if plan.steps[e]}
     series = [*rounds.values(), done]
     over = [False]
@@ -580,8 +580,8 @@ def _play(
             if e > 0:
                 size = plan.out_bytes[e - 1]
                 fluid.send(src, device(e - 1, m), size, lambda: deliver("grad", e - 1, m))
-            elif (m + 1) % every == 0 and (m + 1) // every <= done.limit:
-                record(done, (m + 1) // every)
+            elif (m + 1) % cycle == 0 and (m + 1) // cycle <= done.limit:
+                record(done, (m + 1) // cycle)
             if e in rounds:
                 k = done_b[(e, q)]
                 rounds[e].joined[k] = rounds[e].joined.get(k, 0) + 1
